@@ -1,0 +1,45 @@
+// Package classifier defines the text classifier the semantic model selector
+// consults before scheduling. Backends live in subpackages (onnx, linear);
+// wrappers that add behaviour to any backend (result cache, micro-batching)
+// live beside them. Everything outside pkg/classifier talks to this interface
+// only, so a backend can be swapped by configuration.
+package classifier
+
+import (
+	"context"
+	"errors"
+)
+
+// Result is the outcome of classifying one text.
+type Result struct {
+	// Label is the label with the highest score.
+	Label string
+	// Confidence is the probability of Label (softmax over the label scores), in [0, 1].
+	Confidence float32
+	// Scores holds one probability per label, aligned with Classifier.Labels().
+	Scores []float32
+	// Truncated reports that the input exceeded the classifier's input limit
+	// and only a head+tail window of it was classified. Callers count it; the
+	// text is never dropped silently.
+	Truncated bool
+}
+
+// Classifier maps a text to one of a fixed set of labels.
+//
+// Implementations must be safe for concurrent use, must honour the context's
+// deadline and cancellation, and must return a defined result (not an error)
+// for any valid UTF-8 or invalid UTF-8 string, including the empty string.
+type Classifier interface {
+	// Labels returns the label set, fixed at load time, in score order.
+	Labels() []string
+	// Classify classifies one text.
+	Classify(ctx context.Context, text string) (Result, error)
+	// ClassifyBatch classifies several texts in one call; the results are in
+	// input order.
+	ClassifyBatch(ctx context.Context, texts []string) ([]Result, error)
+	// Close releases the resources (sessions, native memory) the classifier holds.
+	Close() error
+}
+
+// ErrClosed is returned by a classifier used after Close.
+var ErrClosed = errors.New("classifier: closed")
