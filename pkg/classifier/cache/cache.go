@@ -1,0 +1,166 @@
+// Package cache wraps any classifier with an LRU cache of its results, so a
+// prompt seen again (retries, shared system prompts, benchmarks) is not
+// classified twice.
+package cache
+
+import (
+	"container/list"
+	"context"
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+
+	"github.com/semantic-epp/semantic-epp/pkg/classifier"
+)
+
+// key is a 128-bit hash of the text (two independently seeded 64-bit hashes),
+// so the cache holds no prompt text and a collision is out of reach.
+type key struct{ a, b uint64 }
+
+type entry struct {
+	k key
+	r classifier.Result
+}
+
+// Cache is a concurrency-safe LRU of classification results keyed by text.
+type Cache struct {
+	inner  classifier.Classifier
+	size   int
+	seedA  maphash.Seed
+	seedB  maphash.Seed
+	mu     sync.Mutex
+	ll     *list.List // front = most recently used
+	items  map[key]*list.Element
+	closed atomic.Bool
+}
+
+var _ classifier.Classifier = (*Cache)(nil)
+
+// New returns inner wrapped with an LRU cache of size results, or inner
+// itself when size <= 0. Hits and misses are counted in
+// classifier.CacheHits and classifier.CacheMisses. Errors are not cached.
+func New(inner classifier.Classifier, size int) classifier.Classifier {
+	if size <= 0 {
+		return inner
+	}
+	return &Cache{
+		inner: inner, size: size,
+		seedA: maphash.MakeSeed(), seedB: maphash.MakeSeed(),
+		ll: list.New(), items: make(map[key]*list.Element, size),
+	}
+}
+
+func (c *Cache) key(text string) key {
+	return key{maphash.String(c.seedA, text), maphash.String(c.seedB, text)}
+}
+
+// Labels returns the inner classifier's labels.
+func (c *Cache) Labels() []string { return c.inner.Labels() }
+
+// Classify answers from the cache or asks the inner classifier.
+func (c *Cache) Classify(ctx context.Context, text string) (classifier.Result, error) {
+	if c.closed.Load() {
+		return classifier.Result{}, classifier.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return classifier.Result{}, err
+	}
+	k := c.key(text)
+	if r, ok := c.get(k); ok {
+		classifier.CacheHits.Inc()
+		return r, nil
+	}
+	classifier.CacheMisses.Inc()
+	r, err := c.inner.Classify(ctx, text)
+	if err != nil {
+		return r, err
+	}
+	c.put(k, r)
+	return r, nil
+}
+
+// ClassifyBatch answers what it can from the cache and sends the rest to
+// the inner classifier in one batch.
+func (c *Cache) ClassifyBatch(ctx context.Context, texts []string) ([]classifier.Result, error) {
+	if c.closed.Load() {
+		return nil, classifier.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]classifier.Result, len(texts))
+	keys := make([]key, len(texts))
+	var missText []string
+	var missAt []int
+	for i, t := range texts {
+		keys[i] = c.key(t)
+		if r, ok := c.get(keys[i]); ok {
+			out[i] = r
+			continue
+		}
+		missText, missAt = append(missText, t), append(missAt, i)
+	}
+	classifier.CacheHits.Add(float64(len(texts) - len(missAt)))
+	classifier.CacheMisses.Add(float64(len(missAt)))
+	if len(missAt) == 0 {
+		return out, nil
+	}
+	rs, err := c.inner.ClassifyBatch(ctx, missText)
+	if err != nil {
+		return nil, err
+	}
+	for j, i := range missAt {
+		out[i] = rs[j]
+		c.put(keys[i], rs[j])
+	}
+	return out, nil
+}
+
+// Close empties the cache and closes the inner classifier.
+func (c *Cache) Close() error {
+	c.closed.Store(true)
+	c.mu.Lock()
+	c.ll.Init()
+	clear(c.items)
+	c.mu.Unlock()
+	return c.inner.Close()
+}
+
+// Len is the number of cached results.
+func (c *Cache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ll.Len()
+}
+
+// get returns a copy of a cached result (the caller may modify its Scores).
+func (c *Cache) get(k key) (classifier.Result, bool) {
+	c.mu.Lock()
+	el, ok := c.items[k]
+	if !ok {
+		c.mu.Unlock()
+		return classifier.Result{}, false
+	}
+	c.ll.MoveToFront(el)
+	r := el.Value.(*entry).r
+	c.mu.Unlock()
+	r.Scores = append([]float32(nil), r.Scores...)
+	return r, true
+}
+
+func (c *Cache) put(k key, r classifier.Result) {
+	r.Scores = append([]float32(nil), r.Scores...)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.items[k]; ok {
+		el.Value.(*entry).r = r
+		c.ll.MoveToFront(el)
+		return
+	}
+	c.items[k] = c.ll.PushFront(&entry{k, r})
+	if c.ll.Len() > c.size {
+		old := c.ll.Back()
+		c.ll.Remove(old)
+		delete(c.items, old.Value.(*entry).k)
+	}
+}

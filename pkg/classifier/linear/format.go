@@ -1,0 +1,152 @@
+package linear
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/semantic-epp/semantic-epp/pkg/classifier"
+)
+
+// Files of a linear model directory.
+const (
+	MetadataFile = "linear.json"
+	WeightsFile  = "weights.bin"
+	// FormatName and FormatVersion identify the layout described here; Load
+	// refuses any other.
+	FormatName    = "semantic-epp-linear"
+	FormatVersion = 1
+)
+
+// Metadata is the content of linear.json.
+type Metadata struct {
+	Format    string   `json:"format"`
+	Version   int      `json:"version"`
+	NumLabels int      `json:"numLabels"`
+	Features  Features `json:"features"`
+	Weights   struct {
+		File string `json:"file"`
+		// DType is "float16": IEEE 754 binary16, little-endian.
+		DType string `json:"dtype"`
+		// Layout is "bucket-major+bias": buckets×numLabels weights (bucket
+		// b, label l at b*numLabels+l), then numLabels biases.
+		Layout string `json:"layout"`
+		SHA256 string `json:"sha256"`
+	} `json:"weights"`
+	// Training records how the model was made; Load does not read it.
+	Training *TrainingInfo `json:"training,omitempty"`
+}
+
+const (
+	dtypeFloat16 = "float16"
+	layoutDense  = "bucket-major+bias"
+)
+
+// Load reads a model directory (linear.json, weights.bin,
+// category_mapping.json) from fsys, which may be an embedded file system.
+// Every inconsistency is an error naming the file.
+func Load(fsys fs.FS) (*Model, error) {
+	m, err := load(fsys)
+	if err != nil {
+		return nil, fmt.Errorf("linear model: %w", err)
+	}
+	return m, nil
+}
+
+func load(fsys fs.FS) (*Model, error) {
+	b, err := fs.ReadFile(fsys, MetadataFile)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", MetadataFile, err)
+	}
+	var md Metadata
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&md); err != nil {
+		return nil, fmt.Errorf("%s: invalid: %w", MetadataFile, err)
+	}
+	if md.Format != FormatName || md.Version != FormatVersion {
+		return nil, fmt.Errorf("%s: format %q version %d, want %q version %d", MetadataFile, md.Format, md.Version, FormatName, FormatVersion)
+	}
+	if err := md.Features.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: features: %w", MetadataFile, err)
+	}
+	if md.Weights.DType != dtypeFloat16 || md.Weights.Layout != layoutDense {
+		return nil, fmt.Errorf("%s: weights dtype %q layout %q, want %q %q", MetadataFile, md.Weights.DType, md.Weights.Layout, dtypeFloat16, layoutDense)
+	}
+	labels, err := classifier.ReadCategoryMapping(fsys)
+	if err != nil {
+		return nil, err
+	}
+	if len(labels) != md.NumLabels {
+		return nil, fmt.Errorf("label count mismatch: %s has %d labels, %s says numLabels %d", classifier.CategoryMappingFile, len(labels), MetadataFile, md.NumLabels)
+	}
+	wfile := md.Weights.File
+	if wfile == "" {
+		wfile = WeightsFile
+	}
+	raw, err := fs.ReadFile(fsys, wfile)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", wfile, err)
+	}
+	nl, nb := len(labels), md.Features.Buckets()
+	if want := (nb*nl + nl) * 2; len(raw) != want {
+		return nil, fmt.Errorf("%s has %d bytes, want %d (%d buckets × %d labels + %d biases, float16)", wfile, len(raw), want, nb, nl, nl)
+	}
+	if md.Weights.SHA256 != "" {
+		sum := sha256.Sum256(raw)
+		if got := hex.EncodeToString(sum[:]); got != md.Weights.SHA256 {
+			return nil, fmt.Errorf("%s: sha256 %s, %s says %s: the file is corrupt or from another model", wfile, got, MetadataFile, md.Weights.SHA256)
+		}
+	}
+	vals := make([]float32, nb*nl+nl)
+	for i := range vals {
+		v := fromHalf(binary.LittleEndian.Uint16(raw[2*i:]))
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil, fmt.Errorf("%s: value %d is %v", wfile, i, v)
+		}
+		vals[i] = v
+	}
+	return newModel(labels, md.Features, vals[:nb*nl:nb*nl], vals[nb*nl:]), nil
+}
+
+// Save writes the model directory dir (created if missing): weights.bin as
+// float16, linear.json and category_mapping.json. The bytes depend only on
+// the model and info, so retraining with the same data and options
+// reproduces the files exactly.
+func (m *Model) Save(dir string, info *TrainingInfo) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	raw := make([]byte, 0, 2*(len(m.w)+len(m.bias)))
+	for _, v := range m.w {
+		raw = binary.LittleEndian.AppendUint16(raw, toHalf(v))
+	}
+	for _, v := range m.bias {
+		raw = binary.LittleEndian.AppendUint16(raw, toHalf(v))
+	}
+	md := Metadata{Format: FormatName, Version: FormatVersion, NumLabels: len(m.labels), Features: m.feat, Training: info}
+	md.Weights.File, md.Weights.DType, md.Weights.Layout = WeightsFile, dtypeFloat16, layoutDense
+	sum := sha256.Sum256(raw)
+	md.Weights.SHA256 = hex.EncodeToString(sum[:])
+	meta, err := json.MarshalIndent(md, "", "  ")
+	if err != nil {
+		return err
+	}
+	var labels bytes.Buffer
+	if err := classifier.WriteCategoryMapping(&labels, m.labels); err != nil {
+		return err
+	}
+	return errors.Join(
+		os.WriteFile(filepath.Join(dir, WeightsFile), raw, 0o644),
+		os.WriteFile(filepath.Join(dir, MetadataFile), append(meta, '\n'), 0o644),
+		os.WriteFile(filepath.Join(dir, classifier.CategoryMappingFile), labels.Bytes(), 0o644),
+	)
+}
