@@ -1,0 +1,277 @@
+// Package tokenizer turns text into the token ids a transformer classifier
+// takes, reading a Hugging Face tokenizer.json. It implements the pieces that
+// BERT-family encoders (BertNormalizer, BertPreTokenizer, WordPiece) and
+// byte-level BPE models (ByteLevel pre-tokenizer, BPE) use, and the
+// TemplateProcessing/BertProcessing/RobertaProcessing post-processors. Its ids
+// are tested to match the Python `tokenizers` library exactly on a fixture set.
+//
+// Truncation is left to the caller: Tokenize returns the content ids without
+// special tokens, the caller windows them (classifier.Window) and Wrap adds
+// the special tokens. Anything in tokenizer.json this package does not
+// implement is reported by Load, never ignored.
+package tokenizer
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Encoding is a tokenized text ready for a model: ids with special tokens,
+// their token type ids and the attention mask (all ones; padding is added by
+// whoever builds a batch).
+type Encoding struct {
+	IDs           []int64
+	TypeIDs       []int64
+	AttentionMask []int64
+}
+
+// Tokenizer is a loaded tokenizer.json. It is immutable and safe for
+// concurrent use.
+type Tokenizer struct {
+	added      []addedToken // sorted longest content first
+	normalize  func(string) string
+	preTok     preTokenizer
+	model      model
+	post       postProcessor
+	vocabSize  int
+	maxLength  int
+	modelType  string
+	hasAddedTk bool
+}
+
+type addedToken struct {
+	content        string
+	id             int32
+	lstrip, rstrip bool // the match takes the whitespace on its left/right
+}
+
+// model turns one pre-tokenized piece into ids.
+type model interface {
+	appendIDs(dst []int32, piece string) []int32
+	maxID() int
+}
+
+// preTokenizer splits normalized text into pieces and calls fn for each.
+type preTokenizer func(text string, fn func(piece string))
+
+// fileJSON is the subset of tokenizer.json that Load reads.
+type fileJSON struct {
+	AddedTokens []struct {
+		ID         int32  `json:"id"`
+		Content    string `json:"content"`
+		SingleWord bool   `json:"single_word"`
+		LStrip     bool   `json:"lstrip"`
+		RStrip     bool   `json:"rstrip"`
+	} `json:"added_tokens"`
+	Normalizer    json.RawMessage `json:"normalizer"`
+	PreTokenizer  json.RawMessage `json:"pre_tokenizer"`
+	PostProcessor json.RawMessage `json:"post_processor"`
+	Model         json.RawMessage `json:"model"`
+	Truncation    *struct {
+		MaxLength int `json:"max_length"`
+	} `json:"truncation"`
+}
+
+// LoadFS reads and parses the tokenizer file name from fsys.
+func LoadFS(fsys fs.FS, name string) (*Tokenizer, error) {
+	data, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return nil, fmt.Errorf("reading tokenizer: %w", err)
+	}
+	t, err := Load(data)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer %s: %w", name, err)
+	}
+	return t, nil
+}
+
+// Load parses the contents of a tokenizer.json.
+func Load(data []byte) (*Tokenizer, error) {
+	var f fileJSON
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("not a tokenizer.json: %w", err)
+	}
+	if isNull(f.Model) {
+		return nil, fmt.Errorf("tokenizer.json has no model")
+	}
+	t := &Tokenizer{}
+	var err error
+	var modelHead struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(f.Model, &modelHead); err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	t.modelType = modelHead.Type
+	switch modelHead.Type {
+	case "WordPiece":
+		t.model, err = newWordPiece(f.Model)
+	case "BPE":
+		t.model, err = newBPE(f.Model)
+	default:
+		return nil, fmt.Errorf("model type %q is not supported (WordPiece, BPE are)", modelHead.Type)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", modelHead.Type, err)
+	}
+	if t.normalize, err = newNormalizer(f.Normalizer); err != nil {
+		return nil, fmt.Errorf("normalizer: %w", err)
+	}
+	if t.preTok, err = newPreTokenizer(f.PreTokenizer); err != nil {
+		return nil, fmt.Errorf("pre_tokenizer: %w", err)
+	}
+	t.vocabSize = t.model.maxID() + 1
+	ids := map[string]int32{}
+	for _, a := range f.AddedTokens {
+		if a.Content == "" || a.ID < 0 {
+			return nil, fmt.Errorf("added token %q has an invalid id %d or empty content", a.Content, a.ID)
+		}
+		if a.SingleWord {
+			return nil, fmt.Errorf("added token %q: single_word is not supported", a.Content)
+		}
+		// Added tokens are matched on the raw text, before normalization,
+		// whatever their "normalized" flag says.
+		t.added = append(t.added, addedToken{content: a.Content, id: a.ID, lstrip: a.LStrip, rstrip: a.RStrip})
+		ids[a.Content] = a.ID
+		t.vocabSize = max(t.vocabSize, int(a.ID)+1)
+	}
+	sort.SliceStable(t.added, func(i, j int) bool { return len(t.added[i].content) > len(t.added[j].content) })
+	t.hasAddedTk = len(t.added) > 0
+	if t.post, err = newPostProcessor(f.PostProcessor, ids); err != nil {
+		return nil, fmt.Errorf("post_processor: %w", err)
+	}
+	for _, s := range append(append([]special(nil), t.post.prefix...), t.post.suffix...) {
+		if int(s.id) >= t.vocabSize || s.id < 0 {
+			return nil, fmt.Errorf("post_processor: special token id %d is outside the vocabulary (%d)", s.id, t.vocabSize)
+		}
+	}
+	if f.Truncation != nil {
+		t.maxLength = f.Truncation.MaxLength
+	}
+	return t, nil
+}
+
+func isNull(m json.RawMessage) bool {
+	s := strings.TrimSpace(string(m))
+	return s == "" || s == "null"
+}
+
+// VocabSize is one more than the largest id the tokenizer can produce.
+func (t *Tokenizer) VocabSize() int { return t.vocabSize }
+
+// ModelType is the tokenizer.json model type ("WordPiece" or "BPE").
+func (t *Tokenizer) ModelType() string { return t.modelType }
+
+// TruncationMaxLength is the max_length of tokenizer.json's truncation
+// section, or 0 when it has none. It is a hint only: this package never
+// truncates.
+func (t *Tokenizer) TruncationMaxLength() int { return t.maxLength }
+
+// SpecialTokens is the number of special tokens Wrap adds to one sequence.
+func (t *Tokenizer) SpecialTokens() int { return len(t.post.prefix) + len(t.post.suffix) }
+
+// Tokenize returns the content ids of text, without special tokens. Invalid
+// UTF-8 is read as U+FFFD, one per invalid byte.
+func (t *Tokenizer) Tokenize(text string) []int32 {
+	var ids []int32
+	t.Each(text, func(id int32) { ids = append(ids, id) })
+	return ids
+}
+
+// Each calls fn with each content id of text in order, without building a
+// slice, so that a caller can window a very long text in bounded memory.
+func (t *Tokenizer) Each(text string, fn func(id int32)) {
+	if !utf8.ValidString(text) {
+		text = toValidUTF8(text)
+	}
+	var buf []int32
+	emit := func(segment string) {
+		if segment == "" {
+			return
+		}
+		if t.normalize != nil {
+			segment = t.normalize(segment)
+		}
+		t.preTok(segment, func(piece string) {
+			buf = t.model.appendIDs(buf[:0], piece)
+			for _, id := range buf {
+				fn(id)
+			}
+		})
+	}
+	if !t.hasAddedTk {
+		emit(text)
+		return
+	}
+	for len(text) > 0 {
+		pos, tok := t.findAdded(text)
+		if pos < 0 {
+			emit(text)
+			return
+		}
+		start, end := pos, pos+len(tok.content)
+		if tok.lstrip {
+			start = len(strings.TrimRightFunc(text[:start], unicode.IsSpace))
+		}
+		if tok.rstrip {
+			end = len(text) - len(strings.TrimLeftFunc(text[end:], unicode.IsSpace))
+		}
+		emit(text[:start])
+		fn(tok.id)
+		text = text[end:]
+	}
+}
+
+// findAdded returns the leftmost added token in s (the longest one at that
+// position) and its byte offset, or -1.
+func (t *Tokenizer) findAdded(s string) (int, addedToken) {
+	best, bestTok := -1, addedToken{}
+	for _, a := range t.added {
+		limit := s
+		if best >= 0 {
+			limit = s[:min(len(s), best+len(a.content))]
+		}
+		if i := strings.Index(limit, a.content); i >= 0 && (best < 0 || i < best) {
+			best, bestTok = i, a
+		}
+	}
+	return best, bestTok
+}
+
+// Wrap adds the post-processor's special tokens around content ids and
+// returns the model inputs.
+func (t *Tokenizer) Wrap(content []int32) Encoding {
+	n := len(content) + t.SpecialTokens()
+	e := Encoding{IDs: make([]int64, 0, n), TypeIDs: make([]int64, 0, n), AttentionMask: make([]int64, n)}
+	for _, s := range t.post.prefix {
+		e.IDs, e.TypeIDs = append(e.IDs, int64(s.id)), append(e.TypeIDs, s.typeID)
+	}
+	for _, id := range content {
+		e.IDs, e.TypeIDs = append(e.IDs, int64(id)), append(e.TypeIDs, t.post.seqTypeID)
+	}
+	for _, s := range t.post.suffix {
+		e.IDs, e.TypeIDs = append(e.IDs, int64(s.id)), append(e.TypeIDs, s.typeID)
+	}
+	for i := range e.AttentionMask {
+		e.AttentionMask[i] = 1
+	}
+	return e
+}
+
+// Encode tokenizes text and adds the special tokens, without truncation.
+func (t *Tokenizer) Encode(text string) Encoding { return t.Wrap(t.Tokenize(text)) }
+
+// toValidUTF8 replaces each invalid byte with U+FFFD.
+func toValidUTF8(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for _, r := range s {
+		b.WriteRune(r) // range yields utf8.RuneError for each invalid byte
+	}
+	return b.String()
+}

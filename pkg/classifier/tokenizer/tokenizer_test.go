@@ -1,0 +1,199 @@
+package tokenizer
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+type fixtureFile struct {
+	Texts []struct {
+		Name string `json:"name"`
+		Text string `json:"text"`
+	} `json:"texts"`
+	Tokenizers map[string][]struct {
+		Name    string  `json:"name"`
+		IDs     []int64 `json:"ids"`
+		TypeIDs []int64 `json:"type_ids"`
+	} `json:"tokenizers"`
+}
+
+func loadTestTokenizer(t testing.TB, name string) *Tokenizer {
+	t.Helper()
+	tk, err := LoadFS(os.DirFS(filepath.Join("testdata", name)), "tokenizer.json")
+	if err != nil {
+		t.Fatalf("load %s: %v", name, err)
+	}
+	return tk
+}
+
+// TestMatchesReference compares ids with those of the Python tokenizers
+// library (testdata/gen_fixtures.py) exactly.
+func TestMatchesReference(t *testing.T) {
+	data, err := os.ReadFile("testdata/fixtures.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fx fixtureFile
+	if err := json.Unmarshal(data, &fx); err != nil {
+		t.Fatal(err)
+	}
+	if len(fx.Tokenizers) != 2 {
+		t.Fatalf("fixtures hold %d tokenizers, want 2", len(fx.Tokenizers))
+	}
+	for name, rows := range fx.Tokenizers {
+		tk := loadTestTokenizer(t, name)
+		if len(rows) != len(fx.Texts) {
+			t.Fatalf("%s: %d rows for %d texts", name, len(rows), len(fx.Texts))
+		}
+		for i, row := range rows {
+			text := fx.Texts[i].Text
+			t.Run(name+"/"+row.Name, func(t *testing.T) {
+				got := tk.Encode(text)
+				if !slices.Equal(got.IDs, row.IDs) {
+					t.Errorf("ids\n got %v\nwant %v", got.IDs, row.IDs)
+				}
+				if !slices.Equal(got.TypeIDs, row.TypeIDs) {
+					t.Errorf("type ids\n got %v\nwant %v", got.TypeIDs, row.TypeIDs)
+				}
+				if len(got.AttentionMask) != len(got.IDs) || slices.Contains(got.AttentionMask, 0) {
+					t.Errorf("attention mask %v", got.AttentionMask)
+				}
+			})
+		}
+	}
+}
+
+func TestWrapAndCounts(t *testing.T) {
+	tests := []struct {
+		name      string
+		dir       string
+		vocab     int
+		specials  int
+		wrapFirst int64
+		wrapLast  int64
+	}{
+		{name: "wordpiece", dir: "wordpiece", vocab: 30522, specials: 2, wrapFirst: 101, wrapLast: 102},
+		{name: "bpe", dir: "bpe", vocab: 1200, specials: 2, wrapFirst: 0, wrapLast: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tk := loadTestTokenizer(t, tt.dir)
+			if tk.VocabSize() != tt.vocab || tk.SpecialTokens() != tt.specials {
+				t.Fatalf("vocab %d specials %d, want %d %d", tk.VocabSize(), tk.SpecialTokens(), tt.vocab, tt.specials)
+			}
+			e := tk.Wrap([]int32{7, 8})
+			if len(e.IDs) != 4 || e.IDs[0] != tt.wrapFirst || e.IDs[3] != tt.wrapLast || e.IDs[1] != 7 {
+				t.Fatalf("wrap = %v", e.IDs)
+			}
+		})
+	}
+}
+
+// TestInvalidUTF8 pins the defined result: each invalid byte reads as U+FFFD.
+func TestInvalidUTF8(t *testing.T) {
+	for _, dir := range []string{"wordpiece", "bpe"} {
+		tk := loadTestTokenizer(t, dir)
+		tests := []struct{ in, same string }{
+			{in: "abc\xffdef", same: "abc\uFFFDdef"},
+			{in: "\xc3\x28 x", same: "\uFFFD( x"},
+			{in: "\xe2\x82", same: "\uFFFD\uFFFD"},
+		}
+		for _, tt := range tests {
+			if got, want := tk.Tokenize(tt.in), tk.Tokenize(tt.same); !slices.Equal(got, want) {
+				t.Errorf("%s: Tokenize(%q) = %v, want %v", dir, tt.in, got, want)
+			}
+		}
+	}
+}
+
+func TestLongWordIsUnknown(t *testing.T) {
+	tk := loadTestTokenizer(t, "wordpiece")
+	if got := tk.Tokenize(strings.Repeat("x", 101)); !slices.Equal(got, []int32{100}) {
+		t.Fatalf("101-char word = %v, want [UNK]=100", got)
+	}
+	if got := tk.Tokenize(strings.Repeat("x", 100)); slices.Contains(got, 100) {
+		t.Fatalf("100-char word gave [UNK]: %v", got)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	wp, err := os.ReadFile("testdata/wordpiece/tokenizer.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mutate := func(f func(m map[string]any)) string {
+		var m map[string]any
+		if err := json.Unmarshal(wp, &m); err != nil {
+			t.Fatal(err)
+		}
+		f(m)
+		b, _ := json.Marshal(m)
+		return string(b)
+	}
+	tests := []struct {
+		name, data, want string
+	}{
+		{name: "not json", data: "\x00\x01", want: "not a tokenizer.json"},
+		{name: "no model", data: `{"version":"1.0"}`, want: "no model"},
+		{name: "unigram", data: `{"model":{"type":"Unigram","vocab":[]}}`, want: `"Unigram" is not supported`},
+		{name: "unk missing", data: `{"model":{"type":"WordPiece","unk_token":"[X]","vocab":{"a":0}}}`, want: "unk_token"},
+		{name: "bad normalizer", data: mutate(func(m map[string]any) { m["normalizer"] = map[string]any{"type": "Precompiled"} }), want: "normalizer"},
+		{name: "bad pre-tokenizer", data: mutate(func(m map[string]any) { m["pre_tokenizer"] = map[string]any{"type": "Metaspace"} }), want: "pre_tokenizer"},
+		{name: "undefined special", data: mutate(func(m map[string]any) {
+			m["post_processor"].(map[string]any)["special_tokens"] = map[string]any{}
+		}), want: "not defined"},
+		{name: "bpe merge not in vocab", data: `{"model":{"type":"BPE","vocab":{"a":0,"b":1},"merges":["a b"]}}`, want: "not in the vocab"},
+		{name: "bpe dropout", data: `{"model":{"type":"BPE","dropout":0.1,"vocab":{"a":0},"merges":[]}}`, want: "dropout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadFS(fstest.MapFS{"tokenizer.json": {Data: []byte(tt.data)}}, "tokenizer.json")
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+	if _, err := LoadFS(fstest.MapFS{}, "tokenizer.json"); err == nil {
+		t.Fatal("missing file: no error")
+	}
+}
+
+// FuzzTokenize checks that arbitrary bytes never panic and every id is in
+// the vocabulary.
+func FuzzTokenize(f *testing.F) {
+	tks := []*Tokenizer{loadTestTokenizer(f, "wordpiece"), loadTestTokenizer(f, "bpe")}
+	for _, s := range []string{"", "hello world", "\xff\xfe", "[CLS][SEP]", "机器 é 🍕", "  \t\n", "'s'll 123"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, tk := range tks {
+			e := tk.Encode(s)
+			for _, id := range e.IDs {
+				if id < 0 || id >= int64(tk.VocabSize()) {
+					t.Fatalf("id %d outside vocab %d for %q", id, tk.VocabSize(), s)
+				}
+			}
+			if len(e.IDs) < tk.SpecialTokens() {
+				t.Fatalf("encoding of %q lacks special tokens", s)
+			}
+		}
+	})
+}
+
+func BenchmarkTokenize(b *testing.B) {
+	text := strings.Repeat("A 45-year-old man presents with chest pain radiating to the left arm. ", 8)
+	for _, dir := range []string{"wordpiece", "bpe"} {
+		tk := loadTestTokenizer(b, dir)
+		b.Run(dir, func(b *testing.B) {
+			b.SetBytes(int64(len(text)))
+			for b.Loop() {
+				tk.Tokenize(text)
+			}
+		})
+	}
+}
