@@ -8,10 +8,16 @@ import (
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/gateway-api-inference-extension/cmd/epp/runner"
+
+	"github.com/semantic-epp/semantic-epp/pkg/plugins"
 )
 
 func main() {
-	if err := runner.NewRunner().Run(ctrl.SetupSignalHandler()); err != nil {
+	plugins.RegisterAll()
+	r := runner.NewRunner().
+		WithExecutableName("semantic-epp").
+		WithCustomCollectors(plugins.Collectors()...)
+	if err := r.Run(ctrl.SetupSignalHandler()); err != nil {
 		os.Exit(1)
 	}
 }
