@@ -1,0 +1,368 @@
+//go:build cgo
+
+// Package onnx is the classifier backend that runs a transformer sequence
+// classification model (model.onnx, tokenizer.json, category_mapping.json)
+// with ONNX Runtime through github.com/yalue/onnxruntime_go.
+//
+// The model must take int64 input_ids and attention_mask, optionally
+// token_type_ids, with dynamic batch and sequence axes, and return float
+// logits [batch, labels]. Texts longer than the sequence limit are classified
+// on a head+tail window of their tokens (Result.Truncated). Batches are padded
+// to their longest sequence. The ONNX Runtime library is found as described
+// in ResolveLibrary.
+package onnx
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"math"
+	"sync"
+	"time"
+
+	ort "github.com/yalue/onnxruntime_go"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/semantic-epp/semantic-epp/pkg/classifier"
+	"github.com/semantic-epp/semantic-epp/pkg/classifier/tokenizer"
+)
+
+// Files read from the model directory.
+const (
+	ModelFile     = "model.onnx"
+	TokenizerFile = "tokenizer.json"
+)
+
+// Model input and output names.
+const (
+	InputIDs      = "input_ids"
+	AttentionMask = "attention_mask"
+	TokenTypeIDs  = "token_type_ids"
+	Logits        = "logits"
+)
+
+// DefaultMaxSeqLen is the sequence limit used when neither tokenizer.json's
+// truncation nor the model's position table gives one.
+const DefaultMaxSeqLen = 512
+
+// Options tunes what classifier.Config does not cover.
+type Options struct {
+	// MaxSeqLen caps the tokens per text, special tokens included; 0 uses
+	// tokenizer.json's truncation max_length, else the model's position
+	// table, else DefaultMaxSeqLen. It never exceeds the position table.
+	MaxSeqLen int
+}
+
+// Classifier runs one ONNX Runtime session. It is safe for concurrent use.
+type Classifier struct {
+	mu      sync.RWMutex // Close holds it exclusively; runs share it
+	closed  bool
+	session *ort.DynamicAdvancedSession
+
+	inputs     []string // model inputs in the order given to the session
+	tok        *tokenizer.Tokenizer
+	labels     []string
+	maxSeqLen  int
+	head, tail int // content tokens kept from each end
+	device     string
+	windowers  sync.Pool
+}
+
+var _ classifier.Classifier = (*Classifier)(nil)
+
+// Load reads the model directory fsys and starts an ONNX Runtime session.
+func Load(ctx context.Context, cfg classifier.Config, fsys fs.FS) (*Classifier, error) {
+	return LoadWithOptions(ctx, cfg, fsys, Options{})
+}
+
+// LoadWithOptions is Load with backend-specific options.
+func LoadWithOptions(ctx context.Context, cfg classifier.Config, fsys fs.FS, o Options) (*Classifier, error) {
+	if err := Available(cfg.LibraryPath, cfg.Device); err != nil {
+		return nil, err
+	}
+	model, err := fs.ReadFile(fsys, ModelFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", ModelFile, err)
+	}
+	tok, err := tokenizer.LoadFS(fsys, TokenizerFile)
+	if err != nil {
+		return nil, err
+	}
+	labels, err := readLabels(fsys)
+	if err != nil {
+		return nil, err
+	}
+	facts, err := readGraphFacts(model, InputIDs)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ModelFile, err)
+	}
+	if facts.wordRows > 0 && int64(tok.VocabSize()) > facts.wordRows {
+		return nil, fmt.Errorf("%s can produce ids up to %d but %s's word embedding table has %d rows: tokenizer and model do not match",
+			TokenizerFile, tok.VocabSize()-1, ModelFile, facts.wordRows)
+	}
+	inputs, err := checkIO(model)
+	if err != nil {
+		return nil, err
+	}
+	c := &Classifier{inputs: inputs, tok: tok, labels: labels}
+	c.maxSeqLen = seqLimit(o.MaxSeqLen, tok.TruncationMaxLength(), facts.positionRows)
+	content := c.maxSeqLen - tok.SpecialTokens()
+	if content < 2 {
+		return nil, fmt.Errorf("sequence limit %d leaves no room for text after %d special tokens", c.maxSeqLen, tok.SpecialTokens())
+	}
+	c.head, c.tail = content/2, content-content/2
+	if c.session, c.device, err = newSession(ctx, cfg, model, inputs); err != nil {
+		return nil, err
+	}
+	if err := c.probe(ctx, facts.wordRows > 0); err != nil {
+		_ = c.session.Destroy()
+		return nil, err
+	}
+	log.FromContext(ctx).Info("ONNX classifier loaded", "device", c.device, "labels", len(labels),
+		"maxSeqLen", c.maxSeqLen, "vocab", tok.VocabSize(), "onnxruntime", Version())
+	return c, nil
+}
+
+// seqLimit picks the sequence limit; see Options.MaxSeqLen.
+func seqLimit(opt, tokenizerMax int, positions int64) int {
+	n := DefaultMaxSeqLen
+	switch {
+	case opt > 0:
+		n = opt
+	case tokenizerMax > 0:
+		n = tokenizerMax
+	case positions > 0:
+		n = int(positions)
+	}
+	if positions > 0 && int64(n) > positions {
+		n = int(positions)
+	}
+	return n
+}
+
+// checkIO checks the model's inputs and outputs and returns the input names
+// in the model's order.
+func checkIO(model []byte) ([]string, error) {
+	ins, outs, err := ort.GetInputOutputInfoWithONNXData(model)
+	if err != nil {
+		return nil, fmt.Errorf("%s is not a model ONNX Runtime can load: %w", ModelFile, err)
+	}
+	var names []string
+	found := map[string]bool{}
+	for _, in := range ins {
+		switch in.Name {
+		case InputIDs, AttentionMask, TokenTypeIDs:
+			if in.OrtValueType != ort.ONNXTypeTensor || in.DataType != ort.TensorElementDataTypeInt64 {
+				return nil, fmt.Errorf("%s: input %q is %s, want an int64 tensor", ModelFile, in.Name, in.String())
+			}
+			if len(in.Dimensions) != 2 {
+				return nil, fmt.Errorf("%s: input %q has shape %v, want [batch, sequence]", ModelFile, in.Name, in.Dimensions)
+			}
+			names, found[in.Name] = append(names, in.Name), true
+		default:
+			return nil, fmt.Errorf("%s: unexpected input %q (want %s, %s and optionally %s)", ModelFile, in.Name, InputIDs, AttentionMask, TokenTypeIDs)
+		}
+	}
+	for _, want := range []string{InputIDs, AttentionMask} {
+		if !found[want] {
+			return nil, fmt.Errorf("%s has no input %q (inputs: %v)", ModelFile, want, names)
+		}
+	}
+	for _, out := range outs {
+		if out.Name == Logits {
+			if out.OrtValueType != ort.ONNXTypeTensor || out.DataType != ort.TensorElementDataTypeFloat || len(out.Dimensions) != 2 {
+				return nil, fmt.Errorf("%s: output %q is %s, want a float tensor [batch, labels]", ModelFile, Logits, out.String())
+			}
+			return names, nil
+		}
+	}
+	return nil, fmt.Errorf("%s has no output %q", ModelFile, Logits)
+}
+
+// probe runs the largest token id through the model: it checks the logits
+// width against the label count and, when the graph did not show the
+// embedding table's size, that the id is in range (ONNX Runtime's CPU Gather
+// rejects out-of-range indices). It also warms the session up.
+func (c *Classifier) probe(ctx context.Context, vocabChecked bool) error {
+	enc := c.tok.Wrap([]int32{int32(c.tok.VocabSize() - 1)})
+	logits, err := c.run(ctx, []tokenizer.Encoding{enc})
+	if err != nil {
+		if !vocabChecked {
+			return fmt.Errorf("probe run with the tokenizer's largest id %d failed (is the vocabulary larger than the model's embedding table?): %w", c.tok.VocabSize()-1, err)
+		}
+		return fmt.Errorf("probe run failed: %w", err)
+	}
+	if w := len(logits[0]); w != len(c.labels) {
+		return fmt.Errorf("%s returns %d logits but the label file has %d labels", ModelFile, w, len(c.labels))
+	}
+	return nil
+}
+
+// Labels returns the label set in logit order.
+func (c *Classifier) Labels() []string { return c.labels }
+
+// Device is the execution provider the session runs on: "cpu" or "cuda".
+func (c *Classifier) Device() string { return c.device }
+
+// MaxSeqLen is the sequence limit, special tokens included.
+func (c *Classifier) MaxSeqLen() int { return c.maxSeqLen }
+
+// Encode tokenizes text as the model will see it, windowed to the limit.
+func (c *Classifier) Encode(text string) (tokenizer.Encoding, bool) {
+	w, _ := c.windowers.Get().(*classifier.Windower[int32])
+	if w == nil {
+		w = classifier.NewWindower[int32](c.head, c.tail)
+	}
+	w.Reset(c.head, c.tail)
+	c.tok.Each(text, w.Add)
+	ids, truncated := w.AppendTo(make([]int32, 0, w.Len()))
+	c.windowers.Put(w)
+	return c.tok.Wrap(ids), truncated
+}
+
+// Classify classifies one text.
+func (c *Classifier) Classify(ctx context.Context, text string) (classifier.Result, error) {
+	res, err := c.ClassifyBatch(ctx, []string{text})
+	if err != nil {
+		return classifier.Result{}, err
+	}
+	return res[0], nil
+}
+
+// ClassifyBatch classifies texts in one ONNX Runtime run, padded to the
+// longest.
+func (c *Classifier) ClassifyBatch(ctx context.Context, texts []string) ([]classifier.Result, error) {
+	if len(texts) == 0 {
+		return nil, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("onnx classify: %w", err)
+	}
+	encs := make([]tokenizer.Encoding, len(texts))
+	truncated := make([]bool, len(texts))
+	for i, t := range texts {
+		encs[i], truncated[i] = c.Encode(t)
+		if truncated[i] {
+			classifier.ONNXTruncatedInputs.Inc()
+		}
+	}
+	logits, err := c.run(ctx, encs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]classifier.Result, len(texts))
+	for i, l := range logits {
+		out[i] = result(c.labels, l, truncated[i])
+	}
+	return out, nil
+}
+
+// result turns logits into a Result with softmax probabilities.
+func result(labels []string, logits []float32, truncated bool) classifier.Result {
+	top := 0
+	maxLogit := math.Inf(-1)
+	for i, v := range logits {
+		if float64(v) > maxLogit {
+			top, maxLogit = i, float64(v)
+		}
+	}
+	scores := make([]float32, len(logits))
+	var sum float64
+	for i, v := range logits {
+		e := math.Exp(float64(v) - maxLogit)
+		scores[i] = float32(e)
+		sum += e
+	}
+	for i := range scores {
+		scores[i] = float32(float64(scores[i]) / sum)
+	}
+	return classifier.Result{Label: labels[top], Confidence: scores[top], Scores: scores, Truncated: truncated}
+}
+
+// run feeds encodings, padded to the longest, through the session and
+// returns one logits row per encoding.
+func (c *Classifier) run(ctx context.Context, encs []tokenizer.Encoding) ([][]float32, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return nil, classifier.ErrClosed
+	}
+	batch, seq := len(encs), 0
+	for _, e := range encs {
+		seq = max(seq, len(e.IDs))
+	}
+	data := map[string][]int64{}
+	for _, name := range c.inputs {
+		data[name] = make([]int64, batch*seq) // zero: [PAD] id, mask 0, type 0
+	}
+	for i, e := range encs {
+		copy(data[InputIDs][i*seq:], e.IDs)
+		copy(data[AttentionMask][i*seq:], e.AttentionMask)
+		if t, ok := data[TokenTypeIDs]; ok {
+			copy(t[i*seq:], e.TypeIDs)
+		}
+	}
+	shape := ort.NewShape(int64(batch), int64(seq))
+	values := make([]ort.Value, len(c.inputs))
+	for i, name := range c.inputs {
+		t, err := ort.NewTensor(shape, data[name])
+		if err != nil {
+			for _, v := range values[:i] {
+				_ = v.Destroy()
+			}
+			return nil, fmt.Errorf("creating %s tensor: %w", name, err)
+		}
+		values[i] = t
+	}
+	defer func() {
+		for _, v := range values {
+			_ = v.Destroy()
+		}
+	}()
+	opts, err := ort.NewRunOptions()
+	if err != nil {
+		return nil, fmt.Errorf("creating run options: %w", err)
+	}
+	defer func() { _ = opts.Destroy() }()
+	stop := context.AfterFunc(ctx, func() { _ = opts.Terminate() })
+	defer stop()
+	outputs := []ort.Value{nil}
+	start := time.Now()
+	err = c.session.RunWithOptions(values, outputs, opts)
+	classifier.ONNXInferenceDuration.WithLabelValues(c.device).Observe(time.Since(start).Seconds())
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("onnx run cancelled: %w", ctx.Err())
+		}
+		return nil, fmt.Errorf("onnx run (batch %d, sequence %d): %w", batch, seq, err)
+	}
+	defer func() { _ = outputs[0].Destroy() }()
+	t, ok := outputs[0].(*ort.Tensor[float32])
+	if !ok {
+		return nil, fmt.Errorf("output %q is %T, want a float32 tensor", Logits, outputs[0])
+	}
+	s := t.GetShape()
+	if len(s) != 2 || s[0] != int64(batch) || s[1] < 1 {
+		return nil, fmt.Errorf("output %q has shape %v, want [%d, labels]", Logits, s, batch)
+	}
+	flat, width := t.GetData(), int(s[1])
+	rows := make([][]float32, batch)
+	for i := range rows {
+		rows[i] = append([]float32(nil), flat[i*width:(i+1)*width]...)
+	}
+	return rows, nil
+}
+
+// Close destroys the session; it waits for runs in progress.
+func (c *Classifier) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	if err := c.session.Destroy(); err != nil {
+		return fmt.Errorf("destroying ONNX session: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,32 @@
+//go:build !cgo
+
+package onnx
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+
+	"github.com/semantic-epp/semantic-epp/pkg/classifier"
+)
+
+// ErrNoCgo is returned by every entry point of a binary built with
+// CGO_ENABLED=0: ONNX Runtime is reached through cgo.
+var ErrNoCgo = errors.New("ONNX backend unavailable: this binary was built without cgo (CGO_ENABLED=0)")
+
+// Options tunes what classifier.Config does not cover.
+type Options struct{ MaxSeqLen int }
+
+// Classifier is not available without cgo.
+type Classifier struct{ classifier.Classifier }
+
+// Available reports that ONNX Runtime cannot be used.
+func Available(string, string) error { return ErrNoCgo }
+
+// Load fails: ONNX Runtime needs cgo.
+func Load(context.Context, classifier.Config, fs.FS) (*Classifier, error) { return nil, ErrNoCgo }
+
+// LoadWithOptions fails: ONNX Runtime needs cgo.
+func LoadWithOptions(context.Context, classifier.Config, fs.FS, Options) (*Classifier, error) {
+	return nil, ErrNoCgo
+}

@@ -1,0 +1,83 @@
+//go:build cgo
+
+package onnx
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	ort "github.com/yalue/onnxruntime_go"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/semantic-epp/semantic-epp/pkg/classifier"
+)
+
+// newSession creates the session on the configured execution provider and
+// returns the device it runs on. When CUDA cannot be used it falls back to
+// the CPU (logged and counted) unless cfg.CUDAFallback is "fail".
+func newSession(ctx context.Context, cfg classifier.Config, model []byte, inputs []string) (*ort.DynamicAdvancedSession, string, error) {
+	if cfg.Device == "cuda" {
+		s, err := createSession(cfg, model, inputs, true)
+		if err == nil {
+			return s, "cuda", nil
+		}
+		if cfg.CUDAFallback == "fail" {
+			return nil, "", fmt.Errorf("CUDA execution provider unavailable (cudaFallback: fail): %w", err)
+		}
+		classifier.ONNXCUDAFallbacks.Inc()
+		log.FromContext(ctx).Error(err, "CUDA execution provider unavailable; running the ONNX classifier on the CPU",
+			"deviceID", cfg.DeviceID)
+	}
+	s, err := createSession(cfg, model, inputs, false)
+	if err != nil {
+		return nil, "", err
+	}
+	return s, "cpu", nil
+}
+
+func createSession(cfg classifier.Config, model []byte, inputs []string, cuda bool) (*ort.DynamicAdvancedSession, error) {
+	opts, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, fmt.Errorf("creating session options: %w", err)
+	}
+	defer func() { _ = opts.Destroy() }()
+	if cfg.IntraOpThreads > 0 {
+		if err := opts.SetIntraOpNumThreads(cfg.IntraOpThreads); err != nil {
+			return nil, fmt.Errorf("intraOpThreads %d: %w", cfg.IntraOpThreads, err)
+		}
+	}
+	if err := opts.SetInterOpNumThreads(1); err != nil {
+		return nil, fmt.Errorf("setting inter-op threads: %w", err)
+	}
+	if cuda {
+		if err := appendCUDA(opts, cfg); err != nil {
+			return nil, err
+		}
+	}
+	s, err := ort.NewDynamicAdvancedSessionWithONNXData(model, inputs, []string{Logits}, opts)
+	if err != nil {
+		return nil, fmt.Errorf("creating ONNX Runtime session from %s: %w", ModelFile, err)
+	}
+	return s, nil
+}
+
+func appendCUDA(opts *ort.SessionOptions, cfg classifier.Config) error {
+	cudaOpts, err := ort.NewCUDAProviderOptions()
+	if err != nil {
+		return fmt.Errorf("CUDA provider options: %w", err)
+	}
+	defer func() { _ = cudaOpts.Destroy() }()
+	settings := map[string]string{"device_id": strconv.Itoa(cfg.DeviceID)}
+	if cfg.GPUMemoryLimitBytes > 0 {
+		settings["gpu_mem_limit"] = strconv.FormatInt(cfg.GPUMemoryLimitBytes, 10)
+		settings["arena_extend_strategy"] = "kSameAsRequested"
+	}
+	if err := cudaOpts.Update(settings); err != nil {
+		return fmt.Errorf("CUDA provider options %v: %w", settings, err)
+	}
+	if err := opts.AppendExecutionProviderCUDA(cudaOpts); err != nil {
+		return fmt.Errorf("adding the CUDA execution provider: %w", err)
+	}
+	return nil
+}
