@@ -2,17 +2,39 @@ package loader
 
 import (
 	"context"
-	"errors"
 	"io/fs"
 
 	"github.com/semantic-epp/semantic-epp/pkg/classifier"
+	"github.com/semantic-epp/semantic-epp/pkg/classifier/batching"
+	"github.com/semantic-epp/semantic-epp/pkg/classifier/onnx"
 )
 
-// errONNXUnavailable is what this build answers for the ONNX backend.
-var errONNXUnavailable = errors.New("ONNX backend not available in this build")
+// ONNXAvailable reports why the ONNX backend cannot run with cfg's library
+// settings (library not found, cannot be loaded, binary built without cgo),
+// or nil when it can. On success the ONNX Runtime library is loaded.
+func ONNXAvailable(cfg classifier.Config) error {
+	return onnx.Available(cfg.LibraryPath, cfg.Device)
+}
 
-// loadONNX loads the ONNX backend from fsys. This placeholder is replaced by
-// the ONNX backend's loader.
-func loadONNX(_ context.Context, _ classifier.Config, _ fs.FS) (classifier.Classifier, error) {
-	return nil, errONNXUnavailable
+// loadONNX loads the ONNX model of fsys and, with maxBatchSize > 1, wraps it
+// with dynamic micro-batching: one batch at a time on the CPU, whose runs
+// already use every core, two on CUDA so that tokenizing and copying one
+// batch overlaps the GPU's work on the other.
+func loadONNX(ctx context.Context, cfg classifier.Config, fsys fs.FS) (classifier.Classifier, error) {
+	c, err := onnx.Load(ctx, cfg, fsys)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.MaxBatchSize <= 1 {
+		return c, nil
+	}
+	workers := 1
+	if c.Device() == "cuda" {
+		workers = 2
+	}
+	return batching.New(c, batching.Options{
+		MaxBatchSize: cfg.MaxBatchSize,
+		MaxBatchWait: cfg.MaxBatchWait.Duration,
+		Workers:      workers,
+	}), nil
 }

@@ -30,3 +30,6 @@ func Load(context.Context, classifier.Config, fs.FS) (*Classifier, error) { retu
 func LoadWithOptions(context.Context, classifier.Config, fs.FS, Options) (*Classifier, error) {
 	return nil, ErrNoCgo
 }
+
+// Device is empty: nothing runs without cgo.
+func (*Classifier) Device() string { return "" }
