@@ -35,6 +35,7 @@ func RegisterAll() {
 	// semantic-epp.
 	plugin.Register(semanticselector.Type, semanticselector.NewFactory(loader.Load))
 	plugin.Register(servedmodelfilter.Type, servedmodelfilter.Factory)
+	plugin.Register(servedmodelfilter.ProfileHandlerType, servedmodelfilter.ProfileHandlerFactory)
 }
 
 // Collectors returns the Prometheus collectors of our plugins and of the

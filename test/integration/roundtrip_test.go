@@ -217,7 +217,8 @@ func TestRoundTripBadRequests(t *testing.T) {
 // TestNoEndpointForModel: the chosen (or named) model has no pod in the pool.
 // GIE v1.5.0 gives plugins no way to answer 503: a filter that leaves no
 // endpoint makes the scheduler fail, which the director maps to
-// ResourceExhausted (429). The filter logs and counts the model by name.
+// ResourceExhausted (429); served-model-profile-handler puts the model's
+// name into that error. The filter also logs and counts the model by name.
 func TestNoEndpointForModel(t *testing.T) {
 	conn := startEPP(t, readConfig(t, mainConfig), twoModelPool[:2]) // llama pods only
 	tests := []struct {
@@ -234,6 +235,9 @@ func TestNoEndpointForModel(t *testing.T) {
 			out := send(t, conn, headersFor("/v1/completions"), mustJSON(t, tc.body), 1<<20)
 			if out.status != 429 {
 				t.Fatalf("status = %d (%q), want 429 (GIE v1.5.0 maps scheduling failures to ResourceExhausted)", out.status, out.errorBody)
+			}
+			if want := fmt.Sprintf("no endpoint serves model %q", tc.model); !strings.Contains(out.errorBody, want) {
+				t.Errorf("error body %q does not contain %q", out.errorBody, want)
 			}
 			after := metricValue(t, "semantic_epp_served_model_filter_no_endpoint_total", map[string]string{"model": tc.model})
 			if after-before != 1 {

@@ -114,7 +114,7 @@ func (f *Filter) TypedName() fwkplugin.TypedName { return f.typedName }
 // without a target model keeps every endpoint. When none is left the
 // rejection is logged and counted by model; the scheduler then fails the
 // request (see README.md for the HTTP status).
-func (f *Filter) Filter(ctx context.Context, _ *fwksched.CycleState, request *fwksched.LLMRequest, endpoints []fwksched.Endpoint) []fwksched.Endpoint {
+func (f *Filter) Filter(ctx context.Context, cycleState *fwksched.CycleState, request *fwksched.LLMRequest, endpoints []fwksched.Endpoint) []fwksched.Endpoint {
 	if request == nil || request.TargetModel == "" {
 		return endpoints
 	}
@@ -129,6 +129,9 @@ func (f *Filter) Filter(ctx context.Context, _ *fwksched.CycleState, request *fw
 	logger := log.FromContext(ctx)
 	if len(kept) == 0 {
 		noEndpoint.WithLabelValues(modelLabel(model)).Inc()
+		if cycleState != nil {
+			cycleState.Write(noEndpointKey, &noEndpointState{model: model})
+		}
 		logger.Info("No endpoint serves the requested model", "model", model, "candidates", len(endpoints))
 		return kept
 	}

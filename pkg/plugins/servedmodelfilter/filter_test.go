@@ -149,3 +149,45 @@ func TestFactory(t *testing.T) {
 		})
 	}
 }
+
+func TestProfileHandlerNamesModel(t *testing.T) {
+	ok := &fwksched.ProfileRunResult{TargetEndpoints: []fwksched.Endpoint{endpoint(t, "a", nil, nil)}}
+	tests := []struct {
+		name     string
+		results  map[string]*fwksched.ProfileRunResult
+		recorded string // model recorded by the filter, "" for none
+		wantErr  string // "" for success
+	}{
+		{"profile succeeded", map[string]*fwksched.ProfileRunResult{"default": ok}, "", ""},
+		{"filter left nothing", map[string]*fwksched.ProfileRunResult{"default": nil}, "phi4-mini", `no endpoint serves model "phi4-mini"`},
+		{"other failure keeps upstream error", map[string]*fwksched.ProfileRunResult{"default": nil}, "", "failed to run scheduler profile 'default'"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cs := fwksched.NewCycleState()
+			f, err := New("f", Parameters{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.recorded != "" {
+				// The filter itself records the model when it keeps nothing.
+				f.Filter(context.Background(), cs, &fwksched.LLMRequest{TargetModel: tc.recorded},
+					[]fwksched.Endpoint{endpoint(t, "x", map[string]string{DefaultLabelKey: "other-model"}, nil)})
+			}
+			h := NewProfileHandler("h")
+			res, err := h.ProcessResults(context.Background(), cs, &fwksched.LLMRequest{}, tc.results)
+			if tc.wantErr == "" {
+				if err != nil || res == nil || res.PrimaryProfileName != "default" {
+					t.Fatalf("ProcessResults = %v, %v; want the default profile", res, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("error = %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+	if pt := NewProfileHandler("h").TypedName(); pt.Type != ProfileHandlerType || pt.Name != "h" {
+		t.Errorf("TypedName = %v", pt)
+	}
+}
