@@ -24,7 +24,7 @@ var (
 )
 
 // realClassifier is the embedded linear model, loaded once for the package.
-func realClassifier(t *testing.T) classifier.Classifier {
+func realClassifier(t testing.TB) classifier.Classifier {
 	t.Helper()
 	realOnce.Do(func() {
 		realClf, realErr = loader.Load(context.Background(), classifier.Config{Backend: classifier.BackendLinear})
@@ -59,7 +59,7 @@ func (f *failingClassifier) Close() error { return nil }
 
 // paramsFor declares model "m-<label>" for each label and routes every
 // label in routed to its model; "fallback" is the default model.
-func paramsFor(t *testing.T, routed []string, extra string) *Parameters {
+func paramsFor(t testing.TB, routed []string, extra string) *Parameters {
 	t.Helper()
 	var models, cats []string
 	models = append(models, `{"name":"fallback"}`, `{"name":"thinker","reasoningFamily":"qwen3"}`, `{"name":"oss","reasoningFamily":"gpt-oss"}`)
