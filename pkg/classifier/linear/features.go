@@ -40,7 +40,7 @@ const maxWordRunes = 32
 func DefaultFeatures() Features {
 	return Features{
 		BucketsLog2: 18, WordNgrams: 2,
-		CharNgramMin: 3, CharNgramMax: 5, CharWeight: 0.5,
+		CharNgramMin: 3, CharNgramMax: 5, CharWeight: 0.25,
 		SublinearTF: true,
 		HeadWords:   256, TailWords: 256,
 	}
@@ -206,14 +206,16 @@ func (f *Features) featurize(text string, s *scratch) (truncated bool) {
 			s.tab.add(finish(h)&mask, 1)
 		}
 		if f.CharNgramMax > 0 {
+			// All n-grams starting at j share a prefix: hash it once and
+			// emit each length from min to max on the way.
 			s.padded = append(append(append(s.padded[:0], markBegin), w...), markEnd)
-			for k := f.CharNgramMin; k <= f.CharNgramMax && k <= len(s.padded); k++ {
-				for j := 0; j+k <= len(s.padded); j++ {
-					h = mix(mix(fnvOffset, kindChar), rune(k))
-					for _, r := range s.padded[j : j+k] {
-						h = mix(h, r)
+			for j := range s.padded {
+				h = mix(fnvOffset, kindChar)
+				for k, r := range s.padded[j:min(j+f.CharNgramMax, len(s.padded))] {
+					h = mix(h, r)
+					if k+1 >= f.CharNgramMin {
+						s.tab.add(finish(h)&mask, f.CharWeight)
 					}
-					s.tab.add(finish(h)&mask, f.CharWeight)
 				}
 			}
 		}

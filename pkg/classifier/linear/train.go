@@ -39,7 +39,7 @@ type TrainOptions struct {
 // DefaultTrainOptions are the options of the shipped model, chosen on
 // dev.jsonl (docs/classifier.md).
 func DefaultTrainOptions() TrainOptions {
-	return TrainOptions{Features: DefaultFeatures(), Epochs: 10, LearningRate: 0.2, L2: 1e-6, Seed: 1}
+	return TrainOptions{Features: DefaultFeatures(), Epochs: 7, LearningRate: 0.2, L2: 1e-5, Seed: 1}
 }
 
 // TrainingInfo is recorded in linear.json to say how a model was made.
@@ -116,7 +116,10 @@ func Train(ctx context.Context, labels []string, data []Example, opt TrainOption
 	}
 
 	m := newModel(append([]string(nil), labels...), f, make([]float32, f.Buckets()*nl), make([]float32, nl))
-	gw := make([]float32, len(m.w)) // AdaGrad accumulators
+	// wa interleaves each bucket's weights with their AdaGrad accumulators
+	// (nl weights, then nl accumulators) so an update touches one place in
+	// memory; m.w is filled from it after each epoch.
+	wa := make([]float32, 2*f.Buckets()*nl)
 	gb := make([]float32, nl)
 	lr, l2 := float32(opt.LearningRate), float32(opt.L2)
 	const eps = 1e-8
@@ -135,7 +138,14 @@ func Train(ctx context.Context, labels []string, data []Example, opt TrainOption
 			}
 			xi, xv := idx[start[i]:start[i+1]], val[start[i]:start[i+1]]
 			y := data[i].Label
-			m.scores(xi, xv, p)
+			copy(p, m.bias)
+			for k, b := range xi {
+				row := wa[2*int(b)*nl : 2*int(b)*nl+nl]
+				for l, w := range row {
+					p[l] += xv[k] * w
+				}
+			}
+			softmax(p)
 			loss -= float64(cw[y]) * math.Log(max(float64(p[y]), 1e-12))
 			for l := range g {
 				g[l] = p[l] * cw[y]
@@ -146,8 +156,8 @@ func Train(ctx context.Context, labels []string, data []Example, opt TrainOption
 				m.bias[l] -= lr * gl / float32(math.Sqrt(float64(gb[l])+eps))
 			}
 			for k, b := range xi {
-				row := m.w[int(b)*nl : int(b)*nl+nl]
-				acc := gw[int(b)*nl : int(b)*nl+nl]
+				row := wa[2*int(b)*nl : 2*int(b)*nl+nl]
+				acc := wa[2*int(b)*nl+nl : 2*int(b)*nl+2*nl]
 				v := xv[k]
 				for l, gl := range g {
 					d := gl*v + l2*row[l]
@@ -155,6 +165,9 @@ func Train(ctx context.Context, labels []string, data []Example, opt TrainOption
 					row[l] -= lr * d / float32(math.Sqrt(float64(acc[l])+eps))
 				}
 			}
+		}
+		for b := range f.Buckets() {
+			copy(m.w[b*nl:b*nl+nl], wa[2*b*nl:])
 		}
 		if opt.OnEpoch != nil {
 			opt.OnEpoch(epoch, loss/float64(len(data)), m)
