@@ -115,7 +115,7 @@ func classifyAsync(b *Batcher, ctx context.Context, texts []string) chan outcome
 func TestResultsMatchBackend(t *testing.T) {
 	inner := realBackend(t)
 	b := New(&probe{Classifier: inner}, Options{MaxBatchSize: 8, MaxBatchWait: time.Millisecond})
-	defer b.Close()
+	defer func() { _ = b.Close() }()
 	texts := []string{"What is the derivative of sin(x)?", "Which court hears appeals?", "", "enzyme kinetics", "GDP growth"}
 	var all []string
 	for i := range 40 {
@@ -158,7 +158,7 @@ func TestGathering(t *testing.T) {
 			p := &probe{Classifier: realBackend(t), gate: make(chan struct{}), started: make(chan int, 100)}
 			// A huge MaxBatchWait would stall the first request if it waited.
 			b := New(p, Options{MaxBatchSize: tt.maxSize, MaxBatchWait: time.Hour})
-			defer b.Close()
+			defer func() { _ = b.Close() }()
 			first := classifyAsync(b, context.Background(), []string{"first"})
 			if n := <-p.started; n != 1 {
 				t.Fatalf("first batch size %d", n)
@@ -190,7 +190,7 @@ func TestGathering(t *testing.T) {
 func TestLingerWithSeveralWorkers(t *testing.T) {
 	p := &probe{Classifier: realBackend(t), gate: make(chan struct{}), started: make(chan int, 100)}
 	b := New(p, Options{MaxBatchSize: 3, MaxBatchWait: time.Hour, Workers: 2})
-	defer b.Close()
+	defer func() { _ = b.Close() }()
 	blocked := classifyAsync(b, context.Background(), []string{"blocker"})
 	<-p.started
 	out := classifyAsync(b, context.Background(), []string{"a", "b"})
@@ -210,7 +210,7 @@ func TestLingerWithSeveralWorkers(t *testing.T) {
 func TestCancelledWaiterLeavesBatch(t *testing.T) {
 	p := &probe{Classifier: realBackend(t), gate: make(chan struct{}), started: make(chan int, 100)}
 	b := New(p, Options{MaxBatchSize: 8})
-	defer b.Close()
+	defer func() { _ = b.Close() }()
 	first := classifyAsync(b, context.Background(), []string{"first"})
 	<-p.started
 	ctx, cancel := context.WithCancel(context.Background())
@@ -248,7 +248,7 @@ func TestBackendFailures(t *testing.T) {
 			tt.p.Classifier = realBackend(t)
 			tt.p.gate, tt.p.started = make(chan struct{}), make(chan int, 100)
 			b := New(tt.p, Options{MaxBatchSize: 8})
-			defer b.Close()
+			defer func() { _ = b.Close() }()
 			first := classifyAsync(b, context.Background(), []string{"first"})
 			<-tt.p.started
 			out := classifyAsync(b, context.Background(), []string{"boom", "fine"})
@@ -311,7 +311,7 @@ func histCount(t *testing.T, h prometheus.Histogram) uint64 {
 func TestMetrics(t *testing.T) {
 	size0, wait0 := histCount(t, classifier.BatchSize), histCount(t, classifier.BatchQueueWait)
 	b := New(realBackend(t), Options{MaxBatchSize: 4})
-	defer b.Close()
+	defer func() { _ = b.Close() }()
 	for range 3 {
 		if _, err := b.Classify(context.Background(), "x"); err != nil {
 			t.Fatal(err)

@@ -32,7 +32,7 @@ func TestLoadONNXWiring(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer c.Close()
+			defer func() { _ = c.Close() }()
 			switch c.(type) {
 			case *batching.Batcher:
 				if !tt.batched {
@@ -54,7 +54,7 @@ func TestLoadONNXWiring(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer lc.Close()
+			defer func() { _ = lc.Close() }()
 			if got := lc.Labels(); len(got) != 4 {
 				t.Fatalf("labels %v", got)
 			}

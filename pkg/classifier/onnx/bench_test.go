@@ -22,6 +22,7 @@ import (
 var benchModels = []struct{ name, dir, howToGet string }{
 	{"tiny", "testdata/tiny", ""},
 	{"minilm-bench", "../../../.cache/onnx-bench/minilm", "make onnx-bench-model"},
+	{"minilm-bench-int8", "../../../.cache/onnx-bench/minilm-int8", "make onnx-bench-model"},
 	{"shipped", "../../../models/domain-minilm", "the trained model (training/)"},
 }
 
@@ -105,7 +106,7 @@ func BenchmarkThroughput(b *testing.B) {
 					var cl classifier.Classifier = c
 					if batched {
 						bt := batching.New(noClose{c}, batching.Options{MaxBatchSize: 32, MaxBatchWait: time.Millisecond})
-						defer bt.Close()
+						defer func() { _ = bt.Close() }()
 						cl = bt
 					}
 					var next atomic.Int64

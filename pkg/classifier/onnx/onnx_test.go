@@ -274,7 +274,7 @@ func TestLoadErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	if !slices.Equal(c.Labels(), []string{"w", "x", "y", "z"}) {
 		t.Fatalf("labels %v", c.Labels())
 	}
@@ -289,7 +289,7 @@ func TestCUDAFallback(t *testing.T) {
 	if err != nil {
 		t.Fatalf("cuda with cpu fallback: %v", err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	if c.Device() != "cpu" || testutil.ToFloat64(classifier.ONNXCUDAFallbacks) != before+1 {
 		t.Fatalf("device %q, fallbacks %v (was %v)", c.Device(), testutil.ToFloat64(classifier.ONNXCUDAFallbacks), before)
 	}
