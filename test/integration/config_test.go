@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	fwkplugin "sigs.k8s.io/gateway-api-inference-extension/pkg/epp/framework/interface/plugin"
-	requesthandling "sigs.k8s.io/gateway-api-inference-extension/pkg/epp/framework/interface/requesthandling"
 	fwksched "sigs.k8s.io/gateway-api-inference-extension/pkg/epp/framework/interface/scheduling"
 
 	"github.com/semantic-epp/semantic-epp/pkg/plugins/semanticselector"
@@ -38,7 +37,7 @@ func TestConfigExamples(t *testing.T) {
 			if err != nil {
 				t.Fatalf("upstream loader rejected %s: %v", f, err)
 			}
-			var parser requesthandling.Parser = cfg.ParserConfig.Parser
+			parser := cfg.ParserConfig.Parser
 			if parser.TypedName().Type != semanticselector.Type {
 				t.Errorf("parser is %v, want a %s", parser.TypedName(), semanticselector.Type)
 			}

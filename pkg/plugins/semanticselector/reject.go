@@ -45,9 +45,3 @@ func (r *rejectSet) take(id string) error {
 	delete(r.m, id)
 	return e.err
 }
-
-func (r *rejectSet) len() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.m)
-}
