@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,7 +33,11 @@ func loadBench(b *testing.B, dir, howToGet string, maxSeq int) *Classifier {
 	if _, err := os.Stat(dir); err != nil {
 		b.Skipf("%s absent (%s)", dir, howToGet)
 	}
-	c, err := LoadWithOptions(context.Background(), classifier.Config{}, os.DirFS(dir), Options{MaxSeqLen: maxSeq})
+	// BENCH_INTRA_OP_THREADS sets ONNX Runtime's intra-op threads (default:
+	// its own choice, one per core).
+	threads, _ := strconv.Atoi(os.Getenv("BENCH_INTRA_OP_THREADS"))
+	cfg := classifier.Config{IntraOpThreads: threads}
+	c, err := LoadWithOptions(context.Background(), cfg, os.DirFS(dir), Options{MaxSeqLen: maxSeq})
 	if err != nil {
 		b.Fatal(err)
 	}
