@@ -283,6 +283,9 @@ func TestLoadErrors(t *testing.T) {
 // TestCUDAFallback runs on a machine without CUDA (the CPU library has no
 // CUDA provider): "cpu" fallback loads on the CPU and counts it, "fail" fails.
 func TestCUDAFallback(t *testing.T) {
+	if cudaRequested() {
+		t.Skip("CUDA works here; TestCUDAParity covers it")
+	}
 	requireRuntime(t)
 	before := testutil.ToFloat64(classifier.ONNXCUDAFallbacks)
 	c, err := Load(context.Background(), classifier.Config{Device: "cuda"}, os.DirFS("testdata/tiny"))
