@@ -67,7 +67,7 @@ func readLabeled(path string, known map[string]bool) (*labeledData, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // read-only
 	d := &labeledData{Unknown: map[string]int{}}
 	seen := map[string]string{}
 	sc := newLineScanner(f)

@@ -71,7 +71,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch {
 	case err == nil:
 		return 0
-	case errors.Is(err, flagHelp):
+	case errors.Is(err, errHelp):
 		return 0
 	case errors.Is(err, errUsage):
 		return 2
@@ -84,14 +84,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 }
 
-var flagHelp = errors.New("help requested")
+var errHelp = errors.New("help requested")
 
-// parseFlags parses args and maps -h to flagHelp and a bad flag (already
+// parseFlags parses args and maps -h to errHelp and a bad flag (already
 // reported by the flag package) to errUsage.
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	switch err := fs.Parse(args); {
 	case errors.Is(err, flag.ErrHelp):
-		return flagHelp
+		return errHelp
 	case err != nil:
 		return errUsage
 	case fs.NArg() > 0:

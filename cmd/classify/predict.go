@@ -46,7 +46,7 @@ type prediction struct {
 	Confidence float32 `json:"confidence"`
 }
 
-func runPredict(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func runPredict(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (err error) {
 	fs := flag.NewFlagSet("predict", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var mf modelFlags
@@ -58,11 +58,10 @@ func runPredict(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer func() { err = errors.Join(err, c.Close()) }()
 
 	in := bufio.NewReaderSize(stdin, 1<<20)
 	out := bufio.NewWriter(stdout)
-	defer out.Flush()
 	var texts []string
 	flush := func() error {
 		if len(texts) == 0 {
@@ -74,10 +73,15 @@ func runPredict(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		}
 		for _, r := range rs {
 			b, _ := json.Marshal(prediction{r.Label, r.Confidence})
-			out.Write(append(b, '\n'))
+			if _, err := out.Write(append(b, '\n')); err != nil {
+				return fmt.Errorf("write output: %w", err)
+			}
 		}
 		texts = texts[:0]
-		return out.Flush()
+		if err := out.Flush(); err != nil {
+			return fmt.Errorf("write output: %w", err)
+		}
+		return nil
 	}
 	for n := 1; ; n++ {
 		line, rerr := in.ReadBytes('\n')
@@ -105,7 +109,7 @@ func runPredict(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 }
 
-func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := fs.String("data", "", "labelled JSONL with \"text\" and \"label\" (required)")
@@ -121,7 +125,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer func() { err = errors.Join(err, c.Close()) }()
 	labels := c.Labels()
 	known := map[string]bool{}
 	for _, l := range labels {

@@ -41,7 +41,7 @@ func TestWindow(t *testing.T) {
 				w.Add(v)
 			}
 			got, tr = w.AppendTo(nil)
-			if !slices.Equal(got, tt.want) && !(len(got) == 0 && len(tt.want) == 0) || tr != tt.truncated {
+			if (!slices.Equal(got, tt.want) && (len(got) != 0 || len(tt.want) != 0)) || tr != tt.truncated {
 				t.Errorf("Windower = %v, %v; want %v, %v", got, tr, tt.want, tt.truncated)
 			}
 			if w.Len() != tt.n {

@@ -167,7 +167,9 @@ func TestContextAndClose(t *testing.T) {
 	if !slices.Equal(c.Labels(), f.Labels()) {
 		t.Error("Labels")
 	}
-	c.Classify(context.Background(), "a")
+	if _, err := c.Classify(context.Background(), "a"); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.Close(); err != nil || !f.closed {
 		t.Errorf("Close: %v, inner closed %v", err, f.closed)
 	}

@@ -130,7 +130,6 @@ type scratch struct {
 	tab    table
 	idx    []uint32
 	val    []float32
-	scores []float32
 }
 
 // featurize turns text into a sparse L2-normalised vector (s.idx, s.val) and
@@ -224,10 +223,19 @@ func (f *Features) featurize(text string, s *scratch) (truncated bool) {
 	// 4. TF transform and L2 normalisation.
 	s.idx, s.val = s.idx[:0], s.val[:0]
 	var norm float64
+	// Most features occur once: skip the logarithm for those two values.
+	ln1, lnChar := float32(math.Ln2), float32(math.Log1p(float64(f.CharWeight)))
 	for _, slot := range s.tab.used {
 		v := s.tab.vals[slot]
 		if f.SublinearTF {
-			v = float32(math.Log1p(float64(v)))
+			switch v {
+			case 1:
+				v = ln1
+			case f.CharWeight:
+				v = lnChar
+			default:
+				v = float32(math.Log1p(float64(v)))
+			}
 		}
 		s.idx = append(s.idx, s.tab.keys[slot]-1)
 		s.val = append(s.val, v)

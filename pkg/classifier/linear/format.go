@@ -106,15 +106,19 @@ func load(fsys fs.FS) (*Model, error) {
 			return nil, fmt.Errorf("%s: sha256 %s, %s says %s: the file is corrupt or from another model", wfile, got, MetadataFile, md.Weights.SHA256)
 		}
 	}
-	vals := make([]float32, nb*nl+nl)
-	for i := range vals {
+	m := newModel(labels, md.Features)
+	for i := range nb*nl + nl {
 		v := fromHalf(binary.LittleEndian.Uint16(raw[2*i:]))
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 			return nil, fmt.Errorf("%s: value %d is %v", wfile, i, v)
 		}
-		vals[i] = v
+		if i < nb*nl {
+			m.row(i / nl)[i%nl] = v
+		} else {
+			m.bias[i-nb*nl] = v
+		}
 	}
-	return newModel(labels, md.Features, vals[:nb*nl:nb*nl], vals[nb*nl:]), nil
+	return m, nil
 }
 
 // Save writes the model directory dir (created if missing): weights.bin as
@@ -125,9 +129,12 @@ func (m *Model) Save(dir string, info *TrainingInfo) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	raw := make([]byte, 0, 2*(len(m.w)+len(m.bias)))
-	for _, v := range m.w {
-		raw = binary.LittleEndian.AppendUint16(raw, toHalf(v))
+	nb := m.feat.Buckets()
+	raw := make([]byte, 0, 2*(nb+1)*len(m.labels))
+	for b := range nb {
+		for _, v := range m.row(b) {
+			raw = binary.LittleEndian.AppendUint16(raw, toHalf(v))
+		}
 	}
 	for _, v := range m.bias {
 		raw = binary.LittleEndian.AppendUint16(raw, toHalf(v))

@@ -21,20 +21,38 @@ import (
 type Model struct {
 	labels []string
 	feat   Features
-	// w holds the weights bucket-major: w[b*len(labels)+l] is the weight of
-	// bucket b for label l; bias has one value per label.
-	w, bias []float32
+	// w holds the weights bucket-major, one row of stride values per bucket
+	// (row(b)[l] is the weight of bucket b for label l). stride pads the
+	// row to a power of two up to 16 floats, then to multiples of 16, so
+	// that a row never straddles two 64-byte cache lines: classification
+	// is bound by fetching one random row per feature.
+	w      []float32
+	stride int
+	bias   []float32
 	pool    sync.Pool
 	closed  atomic.Bool
 }
 
 var _ classifier.Classifier = (*Model)(nil)
 
-func newModel(labels []string, feat Features, w, bias []float32) *Model {
-	m := &Model{labels: labels, feat: feat, w: w, bias: bias}
+// newModel returns a model with zero weights.
+func newModel(labels []string, feat Features) *Model {
+	nl := len(labels)
+	stride := 1
+	for stride < min(nl, 16) {
+		stride <<= 1
+	}
+	if nl > 16 {
+		stride = (nl + 15) &^ 15
+	}
+	m := &Model{labels: labels, feat: feat, stride: stride,
+		w: make([]float32, feat.Buckets()*stride), bias: make([]float32, nl)}
 	m.pool.New = func() any { return new(scratch) }
 	return m
 }
+
+// row returns the weights of bucket b, one per label.
+func (m *Model) row(b int) []float32 { return m.w[b*m.stride : b*m.stride+len(m.labels)] }
 
 // Labels returns the label set in score order.
 func (m *Model) Labels() []string { return append([]string(nil), m.labels...) }
@@ -92,10 +110,9 @@ func (m *Model) Close() error {
 
 // scores writes the softmax of bias + W·x into out.
 func (m *Model) scores(idx []uint32, val []float32, out []float32) {
-	nl := len(m.labels)
 	copy(out, m.bias)
 	for i, b := range idx {
-		row := m.w[int(b)*nl : int(b)*nl+nl]
+		row := m.row(int(b))
 		v := val[i]
 		for l := range out {
 			out[l] += v * row[l]

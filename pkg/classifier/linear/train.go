@@ -115,7 +115,7 @@ func Train(ctx context.Context, labels []string, data []Example, opt TrainOption
 		start[i+1] = len(idx)
 	}
 
-	m := newModel(append([]string(nil), labels...), f, make([]float32, f.Buckets()*nl), make([]float32, nl))
+	m := newModel(append([]string(nil), labels...), f)
 	// wa interleaves each bucket's weights with their AdaGrad accumulators
 	// (nl weights, then nl accumulators) so an update touches one place in
 	// memory; m.w is filled from it after each epoch.
@@ -167,7 +167,7 @@ func Train(ctx context.Context, labels []string, data []Example, opt TrainOption
 			}
 		}
 		for b := range f.Buckets() {
-			copy(m.w[b*nl:b*nl+nl], wa[2*b*nl:])
+			copy(m.row(b), wa[2*b*nl:])
 		}
 		if opt.OnEpoch != nil {
 			opt.OnEpoch(epoch, loss/float64(len(data)), m)

@@ -54,7 +54,9 @@ func logs() (context.Context, func() string) {
 
 func TestValidate(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "f")
-	os.WriteFile(file, nil, 0o644)
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		cfg  classifier.Config
@@ -101,7 +103,9 @@ func TestValidate(t *testing.T) {
 func TestLoad(t *testing.T) {
 	dir := linearDir(t)
 	both := linearDir(t)
-	os.WriteFile(filepath.Join(both, "model.onnx"), []byte("not a model"), 0o644)
+	if err := os.WriteFile(filepath.Join(both, "model.onnx"), []byte("not a model"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	empty := t.TempDir()
 	_, onnxErr := models.ONNX()
 	embeddedIsLinear := onnxErr != nil
@@ -147,7 +151,11 @@ func TestLoad(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer c.Close()
+			defer func() {
+				if err := c.Close(); err != nil {
+					t.Error(err)
+				}
+			}()
 			if _, ok := c.(*linear.Model); ok != tt.wantLinear {
 				t.Errorf("got %T, want linear %v", c, tt.wantLinear)
 			}
