@@ -29,8 +29,8 @@ type Model struct {
 	w      []float32
 	stride int
 	bias   []float32
-	pool    sync.Pool
-	closed  atomic.Bool
+	pool   sync.Pool
+	closed atomic.Bool
 }
 
 var _ classifier.Classifier = (*Model)(nil)
