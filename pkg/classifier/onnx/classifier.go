@@ -215,7 +215,7 @@ func (c *Classifier) Encode(text string) (tokenizer.Encoding, bool) {
 	}
 	w.Reset(c.head, c.tail)
 	c.tok.Each(text, w.Add)
-	ids, truncated := w.AppendTo(make([]int32, 0, w.Len()))
+	ids, truncated := w.AppendTo(make([]int32, 0, min(w.Len(), c.head+c.tail)))
 	c.windowers.Put(w)
 	return c.tok.Wrap(ids), truncated
 }

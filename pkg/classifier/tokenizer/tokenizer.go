@@ -208,36 +208,55 @@ func (t *Tokenizer) Each(text string, fn func(id int32)) {
 		emit(text)
 		return
 	}
-	for len(text) > 0 {
-		pos, tok := t.findAdded(text)
+	m := newAddedMatcher(t.added)
+	for cursor := 0; cursor < len(text); {
+		pos, tok := m.next(text, cursor)
 		if pos < 0 {
-			emit(text)
+			emit(text[cursor:])
 			return
 		}
 		start, end := pos, pos+len(tok.content)
 		if tok.lstrip {
-			start = len(strings.TrimRightFunc(text[:start], unicode.IsSpace))
+			start = cursor + len(strings.TrimRightFunc(text[cursor:start], unicode.IsSpace))
 		}
 		if tok.rstrip {
 			end = len(text) - len(strings.TrimLeftFunc(text[end:], unicode.IsSpace))
 		}
-		emit(text[:start])
+		emit(text[cursor:start])
 		fn(tok.id)
-		text = text[end:]
+		cursor = end
 	}
 }
 
-// findAdded returns the leftmost added token in s (the longest one at that
-// position) and its byte offset, or -1.
-func (t *Tokenizer) findAdded(s string) (int, addedToken) {
+// addedMatcher finds added tokens left to right, remembering each token's
+// next occurrence so that a long text is scanned once per added token in
+// total, not once per match.
+type addedMatcher struct {
+	added []addedToken
+	at    []int // next occurrence of added[i] at or after the last cursor; -2 unknown, -1 none
+}
+
+func newAddedMatcher(added []addedToken) *addedMatcher {
+	m := &addedMatcher{added: added, at: make([]int, len(added))}
+	for i := range m.at {
+		m.at[i] = -2
+	}
+	return m
+}
+
+// next returns the leftmost added token at or after cursor (the longest at
+// that position: added is sorted longest first) and its offset, or -1.
+func (m *addedMatcher) next(s string, cursor int) (int, addedToken) {
 	best, bestTok := -1, addedToken{}
-	for _, a := range t.added {
-		limit := s
-		if best >= 0 {
-			limit = s[:min(len(s), best+len(a.content))]
+	for i, a := range m.added {
+		if m.at[i] == -2 || (m.at[i] >= 0 && m.at[i] < cursor) {
+			m.at[i] = -1
+			if j := strings.Index(s[cursor:], a.content); j >= 0 {
+				m.at[i] = cursor + j
+			}
 		}
-		if i := strings.Index(limit, a.content); i >= 0 && (best < 0 || i < best) {
-			best, bestTok = i, a
+		if p := m.at[i]; p >= 0 && (best < 0 || p < best) {
+			best, bestTok = p, a
 		}
 	}
 	return best, bestTok

@@ -197,3 +197,22 @@ func BenchmarkTokenize(b *testing.B) {
 		})
 	}
 }
+
+// TestManyAddedTokens: a long text full of special-token literals gives
+// them all, in order (and, with the matcher's memory, in linear time).
+func TestManyAddedTokens(t *testing.T) {
+	tk := loadTestTokenizer(t, "wordpiece")
+	law := tk.Tokenize("law")
+	if len(law) != 1 {
+		t.Fatalf("law = %v", law)
+	}
+	const n = 50000
+	got := tk.Tokenize(strings.Repeat("[SEP] law [MASK]", n))
+	want := make([]int32, 0, 3*n)
+	for range n {
+		want = append(want, 102, law[0], 103)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %d ids, want %d (first %v)", len(got), len(want), got[:min(6, len(got))])
+	}
+}
