@@ -41,7 +41,7 @@ var errNotONNX = errors.New("not an ONNX model")
 // readGraphFacts parses the ModelProto in data far enough to trace which
 // initializer input_ids index: through Cast/Identity/DequantizeLinear to a
 // Gather's data input or the word-embedding input of ONNX Runtime's fused
-// EmbedLayerNormalization.
+// EmbedLayerNormalization (or its int8 form QEmbedLayerNormalization).
 func readGraphFacts(data []byte, idsInput string) (graphFacts, error) {
 	var facts graphFacts
 	graph, err := field(data, fModelGraph)
@@ -114,7 +114,7 @@ func readGraphFacts(data []byte, idsInput string) (graphFacts, error) {
 		switch {
 		case n.op == "Gather" && len(n.inputs) == 2 && ids[n.inputs[1]]:
 			facts.wordRows = max(facts.wordRows, rows(n.inputs[0]))
-		case n.op == "EmbedLayerNormalization" && len(n.inputs) > 3 && ids[n.inputs[0]]:
+		case (n.op == "EmbedLayerNormalization" || n.op == "QEmbedLayerNormalization") && len(n.inputs) > 3 && ids[n.inputs[0]]:
 			facts.wordRows = max(facts.wordRows, rows(n.inputs[2]))
 			facts.positionRows = rows(n.inputs[3])
 		}
