@@ -77,6 +77,10 @@ func NewFactory(load LoadFunc) fwkplugin.FactoryFunc {
 			_ = clf.Close()
 			return nil, fmt.Errorf("%s %q: %w", Type, name, err)
 		}
+		log.FromContext(ctx).Info("Semantic model selector ready", "plugin", name, "labels", clf.Labels(),
+			"categories", len(params.Categories), "defaultModel", params.DefaultModel,
+			"autoModelNames", params.AutoModelNames, "failurePolicy", params.FailurePolicy,
+			"classifierTimeout", params.ClassifierTimeout.Duration.String())
 		if ctx.Done() != nil {
 			go func() {
 				<-ctx.Done()
