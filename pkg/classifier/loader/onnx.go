@@ -3,6 +3,7 @@ package loader
 import (
 	"context"
 	"io/fs"
+	"runtime"
 
 	"github.com/semantic-epp/semantic-epp/pkg/classifier"
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/batching"
@@ -17,9 +18,7 @@ func ONNXAvailable(cfg classifier.Config) error {
 }
 
 // loadONNX loads the ONNX model of fsys and, with maxBatchSize > 1, wraps it
-// with dynamic micro-batching: one batch at a time on the CPU, whose runs
-// already use every core, two on CUDA so that tokenizing and copying one
-// batch overlaps the GPU's work on the other.
+// with dynamic micro-batching, running BatchWorkers batches at once.
 func loadONNX(ctx context.Context, cfg classifier.Config, fsys fs.FS) (classifier.Classifier, error) {
 	c, err := onnx.Load(ctx, cfg, fsys)
 	if err != nil {
@@ -28,13 +27,24 @@ func loadONNX(ctx context.Context, cfg classifier.Config, fsys fs.FS) (classifie
 	if cfg.MaxBatchSize <= 1 {
 		return c, nil
 	}
-	workers := 1
-	if c.Device() == "cuda" {
-		workers = 2
-	}
 	return batching.New(c, batching.Options{
 		MaxBatchSize: cfg.MaxBatchSize,
 		MaxBatchWait: cfg.MaxBatchWait.Duration,
-		Workers:      workers,
+		Workers:      BatchWorkers(c.Device(), cfg.IntraOpThreads, runtime.NumCPU()),
 	}), nil
+}
+
+// BatchWorkers is how many batches run at once: on CUDA two, so that
+// tokenizing and copying one batch overlaps the GPU's work on the other; on
+// the CPU enough runs of intraOpThreads threads to fill the cores, or one
+// when ONNX Runtime picks the thread count (it then uses every core).
+func BatchWorkers(device string, intraOpThreads, cpus int) int {
+	switch {
+	case device == "cuda":
+		return 2
+	case intraOpThreads > 0:
+		return max(1, cpus/intraOpThreads)
+	default:
+		return 1
+	}
 }

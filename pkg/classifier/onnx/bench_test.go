@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -110,7 +111,12 @@ func BenchmarkThroughput(b *testing.B) {
 					text := textOfTokens(b, c, 128)
 					var cl classifier.Classifier = c
 					if batched {
-						bt := batching.New(noClose{c}, batching.Options{MaxBatchSize: 32, MaxBatchWait: time.Millisecond})
+						// As the loader does it: enough workers to fill the cores.
+						workers := 1
+						if threads, _ := strconv.Atoi(os.Getenv("BENCH_INTRA_OP_THREADS")); threads > 0 {
+							workers = max(1, runtime.NumCPU()/threads)
+						}
+						bt := batching.New(noClose{c}, batching.Options{MaxBatchSize: 32, MaxBatchWait: time.Millisecond, Workers: workers})
 						defer func() { _ = bt.Close() }()
 						cl = bt
 					}
