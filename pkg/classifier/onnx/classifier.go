@@ -198,8 +198,8 @@ func (c *Classifier) probe(ctx context.Context, vocabChecked bool) error {
 	return nil
 }
 
-// Labels returns the label set in logit order.
-func (c *Classifier) Labels() []string { return c.labels }
+// Labels returns a copy of the label set, in logit order.
+func (c *Classifier) Labels() []string { return append([]string(nil), c.labels...) }
 
 // Device is the execution provider the session runs on: "cpu" or "cuda".
 func (c *Classifier) Device() string { return c.device }
