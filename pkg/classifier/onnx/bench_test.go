@@ -146,3 +146,17 @@ func BenchmarkThroughput(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHugeText: a 1 MB prompt, tokenized in full and windowed to the
+// sequence limit (the cost is the tokenizer's; the model sees 512 tokens).
+func BenchmarkHugeText(b *testing.B) {
+	c := loadBench(b, "testdata/tiny", "", 512)
+	text := strings.Repeat("The court held that the contract was void. ", 1<<20/43)
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		r, err := c.Classify(context.Background(), text)
+		if err != nil || !r.Truncated {
+			b.Fatalf("%+v %v", r, err)
+		}
+	}
+}
