@@ -1,0 +1,165 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// Network gives each simulated pod its own Linux network namespace joined
+// to the root namespace by a veth pair on a /30, so a pod is reachable only
+// at its own IP (10.244.<slot>.<4i+2>) from the root namespace, as in a
+// cluster. Addresses exist only on the interfaces created here; traffic
+// never leaves the machine.
+//
+// Each sandbox holds a slot (0..63), locked with flock under /run so that
+// concurrent sandboxes never share names or addresses. Everything named
+// with the slot's prefix is stale when the lock is acquired (its owner died)
+// and is swept.
+type Network struct {
+	slot   int
+	lock   *os.File
+	prefix string
+	pods   map[int]bool
+}
+
+// ErrNoNetns reports that this machine cannot create network namespaces.
+var ErrNoNetns = errors.New("network namespaces are unavailable")
+
+const lockDir = "/run/semantic-epp"
+const maxSlots = 64
+
+// NewNetwork checks that network namespaces work, takes a free slot and
+// sweeps what a dead earlier owner of the slot left behind.
+func NewNetwork() (*Network, error) {
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("%w: must run as root to create network namespaces", ErrNoNetns)
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		return nil, fmt.Errorf("%w: the ip command (iproute2) is missing: %v", ErrNoNetns, err)
+	}
+	if err := os.MkdirAll(lockDir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", lockDir, err)
+	}
+	for slot := 0; slot < maxSlots; slot++ {
+		f, err := os.OpenFile(filepath.Join(lockDir, fmt.Sprintf("slot-%d.lock", slot)), os.O_CREATE|os.O_RDWR, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("opening slot lock: %w", err)
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			_ = f.Close()
+			continue
+		}
+		n := &Network{slot: slot, lock: f, prefix: fmt.Sprintf("sepp%d-", slot), pods: map[int]bool{}}
+		n.sweep()
+		if err := n.probe(); err != nil {
+			n.Close()
+			return nil, err
+		}
+		return n, nil
+	}
+	return nil, fmt.Errorf("all %d sandbox network slots are in use", maxSlots)
+}
+
+// probe creates and deletes one namespace to prove the machine allows it.
+func (n *Network) probe() error {
+	name := n.prefix + "probe"
+	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
+		return fmt.Errorf("%w: ip netns add: %v: %s", ErrNoNetns, err, strings.TrimSpace(string(out)))
+	}
+	if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
+		return fmt.Errorf("ip netns del %s: %w: %s", name, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// sweep kills processes in, and deletes, every namespace of this slot.
+func (n *Network) sweep() {
+	out, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		name, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+		if strings.HasPrefix(name, n.prefix) {
+			deleteNamespace(name)
+		}
+	}
+}
+
+func deleteNamespace(name string) {
+	if pids, err := exec.Command("ip", "netns", "pids", name).Output(); err == nil {
+		for _, f := range strings.Fields(string(pids)) {
+			if pid, err := strconv.Atoi(f); err == nil {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	}
+	// Deleting the namespace destroys its veth end and so the root end too.
+	_ = exec.Command("ip", "netns", "del", name).Run()
+}
+
+// PodAddr returns pod i's IP and the root-side gateway address.
+func (n *Network) PodAddr(i int) (podIP, hostIP string) {
+	return fmt.Sprintf("10.244.%d.%d", n.slot, 4*i+2), fmt.Sprintf("10.244.%d.%d", n.slot, 4*i+1)
+}
+
+// Namespace returns the namespace name of pod i.
+func (n *Network) Namespace(i int) string { return fmt.Sprintf("%s%d", n.prefix, i) }
+
+// AddPod creates pod i's namespace and link and returns the pod IP.
+func (n *Network) AddPod(i int) (string, error) {
+	if i < 0 || i >= 63 {
+		return "", fmt.Errorf("pod index %d out of range 0..62", i)
+	}
+	ns := n.Namespace(i)
+	host := fmt.Sprintf("sepp%dh%d", n.slot, i)
+	peer := fmt.Sprintf("sepp%dp%d", n.slot, i)
+	podIP, hostIP := n.PodAddr(i)
+	steps := [][]string{
+		{"netns", "add", ns},
+		{"link", "add", host, "type", "veth", "peer", "name", peer},
+		{"link", "set", peer, "netns", ns},
+		{"addr", "add", hostIP + "/30", "dev", host},
+		{"link", "set", host, "up"},
+		{"-n", ns, "link", "set", peer, "name", "eth0"},
+		{"-n", ns, "addr", "add", podIP + "/30", "dev", "eth0"},
+		{"-n", ns, "link", "set", "eth0", "up"},
+		{"-n", ns, "link", "set", "lo", "up"},
+		{"-n", ns, "route", "add", "default", "via", hostIP},
+	}
+	n.pods[i] = true
+	for _, s := range steps {
+		if out, err := exec.Command("ip", s...).CombinedOutput(); err != nil {
+			n.RemovePod(i)
+			return "", fmt.Errorf("ip %s: %w: %s", strings.Join(s, " "), err, strings.TrimSpace(string(out)))
+		}
+	}
+	return podIP, nil
+}
+
+// RemovePod kills what runs in pod i's namespace and deletes it.
+func (n *Network) RemovePod(i int) {
+	if n.pods[i] {
+		deleteNamespace(n.Namespace(i))
+		delete(n.pods, i)
+	}
+}
+
+// Close removes every pod namespace and releases the slot.
+func (n *Network) Close() {
+	for i := range n.pods {
+		n.RemovePod(i)
+	}
+	n.sweep()
+	if n.lock != nil {
+		_ = syscall.Flock(int(n.lock.Fd()), syscall.LOCK_UN)
+		_ = n.lock.Close()
+		n.lock = nil
+	}
+}
