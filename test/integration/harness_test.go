@@ -172,11 +172,20 @@ type outcome struct {
 // and collects the header and body mutations or the immediate response.
 func send(t *testing.T, conn *grpc.ClientConn, headers map[string]string, body []byte, chunkSize int) outcome {
 	t.Helper()
+	out, err := trySend(conn, headers, body, chunkSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// trySend is send for use off the test goroutine: it returns its error.
+func trySend(conn *grpc.ClientConn, headers map[string]string, body []byte, chunkSize int) (outcome, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	stream, err := extProcPb.NewExternalProcessorClient(conn).Process(ctx)
 	if err != nil {
-		t.Fatalf("opening ext_proc stream: %v", err)
+		return outcome{}, fmt.Errorf("opening ext_proc stream: %w", err)
 	}
 	hv := make([]*envoyCorev3.HeaderValue, 0, len(headers))
 	for k, v := range headers {
@@ -193,7 +202,7 @@ func send(t *testing.T, conn *grpc.ClientConn, headers map[string]string, body [
 	}
 	for _, m := range msgs {
 		if err := stream.Send(m); err != nil {
-			t.Fatalf("sending to the EPP: %v", err)
+			return outcome{}, fmt.Errorf("sending to the EPP: %w", err)
 		}
 	}
 	out := outcome{headers: map[string]string{}}
@@ -201,16 +210,16 @@ func send(t *testing.T, conn *grpc.ClientConn, headers map[string]string, body [
 	for {
 		resp, err := stream.Recv()
 		if err == io.EOF {
-			t.Fatal("EPP closed the stream before answering")
+			return out, fmt.Errorf("EPP closed the stream before answering")
 		}
 		if err != nil {
-			t.Fatalf("receiving from the EPP: %v", err)
+			return out, fmt.Errorf("receiving from the EPP: %w", err)
 		}
 		switch r := resp.Response.(type) {
 		case *extProcPb.ProcessingResponse_ImmediateResponse:
 			out.status = int(r.ImmediateResponse.GetStatus().GetCode())
 			out.errorBody = string(r.ImmediateResponse.GetBody())
-			return out
+			return out, nil
 		case *extProcPb.ProcessingResponse_RequestHeaders:
 			for _, h := range r.RequestHeaders.GetResponse().GetHeaderMutation().GetSetHeaders() {
 				out.headers[strings.ToLower(h.GetHeader().GetKey())] = string(h.GetHeader().GetRawValue())
@@ -221,10 +230,10 @@ func send(t *testing.T, conn *grpc.ClientConn, headers map[string]string, body [
 			newBody.Write(sr.GetBody())
 			if sr.GetEndOfStream() {
 				out.body = newBody.Bytes()
-				return out
+				return out, nil
 			}
 		default:
-			t.Fatalf("unexpected ext_proc response %T", r)
+			return out, fmt.Errorf("unexpected ext_proc response %T", r)
 		}
 	}
 }

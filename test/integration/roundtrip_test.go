@@ -287,3 +287,45 @@ func TestClassifierTimeout(t *testing.T) {
 		})
 	}
 }
+
+// TestRoundTripConcurrent sends mixed requests in parallel through one EPP
+// (run with -race to check the plugins' shared state).
+func TestRoundTripConcurrent(t *testing.T) {
+	conn := startEPP(t, readConfig(t, mainConfig), twoModelPool)
+	bodies := []struct {
+		body  map[string]any
+		model string
+	}{
+		{map[string]any{"model": "auto", "prompt": "2+2 is"}, "phi4-mini"},
+		{map[string]any{"model": "llama3-8b", "prompt": "2+2 is"}, "llama3-8b"},
+		{map[string]any{"model": "phi4-mini", "prompt": "hello"}, "phi4-mini"},
+	}
+	const n = 48
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			b := bodies[i%len(bodies)]
+			raw, _ := json.Marshal(b.body)
+			out, err := trySend(conn, headersFor("/v1/completions"), raw, 16)
+			if err != nil {
+				errs <- fmt.Errorf("request %d: %w", i, err)
+				return
+			}
+			m := map[string]any{}
+			if err := json.Unmarshal(out.body, &m); err != nil || out.status != 0 {
+				errs <- fmt.Errorf("request %d: status %d, %v", i, out.status, err)
+				return
+			}
+			if m["model"] != b.model || (b.model == "phi4-mini") != (out.destination == phiIP) {
+				errs <- fmt.Errorf("request %d: model %v to %s, want %s", i, m["model"], out.destination, b.model)
+				return
+			}
+			errs <- nil
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
