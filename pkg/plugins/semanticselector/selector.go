@@ -80,7 +80,7 @@ func NewFactory(load LoadFunc) fwkplugin.FactoryFunc {
 		log.FromContext(ctx).Info("Semantic model selector ready", "plugin", name, "labels", clf.Labels(),
 			"categories", len(params.Categories), "defaultModel", params.DefaultModel,
 			"autoModelNames", params.AutoModelNames, "failurePolicy", params.FailurePolicy,
-			"classifierTimeout", params.ClassifierTimeout.Duration.String())
+			"classifierTimeout", params.ClassifierTimeout.String())
 		if ctx.Done() != nil {
 			go func() {
 				<-ctx.Done()
