@@ -11,6 +11,7 @@ import (
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -66,6 +67,22 @@ func (g *Gateway) Close() error {
 		return fmt.Errorf("gateway: closing ext_proc connection: %w", err)
 	}
 	return nil
+}
+
+// WaitReady connects to the processor and waits until the connection is
+// ready (or ctx ends). Requests made before that fail like Envoy's do when
+// its ext_proc cluster has no healthy host.
+func (g *Gateway) WaitReady(ctx context.Context) error {
+	g.conn.Connect()
+	for {
+		st := g.conn.GetState()
+		if st == connectivity.Ready {
+			return nil
+		}
+		if !g.conn.WaitForStateChange(ctx, st) {
+			return fmt.Errorf("gateway: ext_proc connection to %s not ready (state %s): %w", g.cfg.ExtProcAddress, st, ctx.Err())
+		}
+	}
 }
 
 // Serve serves HTTP on ln until ctx is done, then shuts down gracefully

@@ -298,11 +298,29 @@ func (s *Sandbox) startGateway(ctx context.Context) error {
 		_ = gw.Close()
 		return fmt.Errorf("gateway listen on %s: %w", s.opts.GatewayListen, err)
 	}
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer wcancel()
+	if err := gw.WaitReady(wctx); err != nil {
+		_ = gw.Close()
+		_ = ln.Close()
+		return err
+	}
 	gctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.gw, s.gwCancel, s.gwDone = gw, cancel, make(chan struct{})
 	go func() { defer close(s.gwDone); _ = gw.Serve(gctx, ln) }()
 	s.GatewayURL = "http://" + ln.Addr().String()
 	return nil
+}
+
+// RestartEPP restarts the EPP process on the same ports and waits until
+// the gateway's ext_proc connection is ready again.
+func (s *Sandbox) RestartEPP(ctx context.Context) error {
+	if err := s.EPP.Restart(ctx); err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return s.gw.WaitReady(wctx)
 }
 
 // Pods returns the running pods sorted by name.
