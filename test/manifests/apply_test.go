@@ -134,8 +134,8 @@ func TestAPIServerRejectsBrokenObjects(t *testing.T) {
 	dr := set.one(t, "DestinationRule", "semantic-epp-insecure-tls")
 	createNamespace(t, "broken")
 	tests := []struct {
-		name  string
-		obj   *unstructured.Unstructured
+		name   string
+		obj    *unstructured.Unstructured
 		break_ func(o *unstructured.Unstructured)
 	}{
 		{"pool unknown field", pool, func(o *unstructured.Unstructured) {
