@@ -65,7 +65,6 @@ type Classifier struct {
 	maxSeqLen  int
 	head, tail int // content tokens kept from each end
 	device     string
-	windowers  sync.Pool
 }
 
 var _ classifier.Classifier = (*Classifier)(nil)
@@ -207,16 +206,10 @@ func (c *Classifier) Device() string { return c.device }
 // MaxSeqLen is the sequence limit, special tokens included.
 func (c *Classifier) MaxSeqLen() int { return c.maxSeqLen }
 
-// Encode tokenizes text as the model will see it, windowed to the limit.
+// Encode tokenizes text as the model will see it, windowed to the limit,
+// and reports whether the window dropped tokens.
 func (c *Classifier) Encode(text string) (tokenizer.Encoding, bool) {
-	w, _ := c.windowers.Get().(*classifier.Windower[int32])
-	if w == nil {
-		w = classifier.NewWindower[int32](c.head, c.tail)
-	}
-	w.Reset(c.head, c.tail)
-	c.tok.Each(text, w.Add)
-	ids, truncated := w.AppendTo(make([]int32, 0, min(w.Len(), c.head+c.tail)))
-	c.windowers.Put(w)
+	ids, truncated := c.tok.HeadTail(text, c.head, c.tail)
 	return c.tok.Wrap(ids), truncated
 }
 

@@ -42,6 +42,8 @@ type Tokenizer struct {
 	maxLength  int
 	modelType  string
 	hasAddedTk bool
+	// splitsAtSpace: cutting after ASCII whitespace keeps the ids (HeadTail).
+	splitsAtSpace bool
 }
 
 type addedToken struct {
@@ -142,6 +144,13 @@ func Load(data []byte) (*Tokenizer, error) {
 	}
 	sort.SliceStable(t.added, func(i, j int) bool { return len(t.added[i].content) > len(t.added[j].content) })
 	t.hasAddedTk = len(t.added) > 0
+	var preHead struct {
+		Type string `json:"type"`
+	}
+	if !isNull(f.PreTokenizer) {
+		_ = json.Unmarshal(f.PreTokenizer, &preHead) // already parsed by newPreTokenizer
+	}
+	t.splitsAtSpace = splitsAtSpace(preHead.Type, t.added)
 	if t.post, err = newPostProcessor(f.PostProcessor, ids); err != nil {
 		return nil, fmt.Errorf("post_processor: %w", err)
 	}
