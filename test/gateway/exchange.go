@@ -49,7 +49,9 @@ type exchange struct {
 	sentBody   bytes.Buffer // client body sent to the processor, for failure_mode_allow
 	senderDone chan struct{}
 
-	// results, for the access log
+	// results, for the access log (err and flags under resMu: the body
+	// senders report failures from their goroutines)
+	resMu    sync.Mutex
 	status   int
 	upstream string
 	flags    string
@@ -74,12 +76,21 @@ func (ex *exchange) close() {
 }
 
 func (ex *exchange) fail(err error, flags string) {
+	ex.resMu.Lock()
+	defer ex.resMu.Unlock()
 	if ex.err == nil {
 		ex.err = err
 	}
 	if ex.flags == "" {
 		ex.flags = flags
 	}
+}
+
+// outcome returns the error and flags recorded so far.
+func (ex *exchange) outcome() (string, error) {
+	ex.resMu.Lock()
+	defer ex.resMu.Unlock()
+	return ex.flags, ex.err
 }
 
 // send writes one message to the processor; the request-body sender and

@@ -119,14 +119,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ex := newExchange(g, w, r)
 	defer ex.close()
 	ex.run()
+	flags, exErr := ex.outcome()
 	entry := AccessLogEntry{
 		Method: r.Method, Path: r.URL.RequestURI(), Status: ex.status, Upstream: ex.upstream,
-		Flags: ex.flags, Duration: time.Since(start), Err: ex.err,
+		Flags: flags, Duration: time.Since(start), Err: exErr,
 	}
 	logger := log.FromContext(r.Context()).WithName("gateway")
-	if ex.err != nil {
+	if exErr != nil {
 		logger.Info("request failed", "method", entry.Method, "path", entry.Path, "status", entry.Status,
-			"upstream", entry.Upstream, "flags", entry.Flags, "error", ex.err.Error())
+			"upstream", entry.Upstream, "flags", entry.Flags, "error", exErr.Error())
 	} else {
 		logger.V(1).Info("request", "method", entry.Method, "path", entry.Path, "status", entry.Status,
 			"upstream", entry.Upstream, "duration", entry.Duration)

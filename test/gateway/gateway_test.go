@@ -49,11 +49,32 @@ func startEcho(t *testing.T, gate chan struct{}) *httptest.Server {
 	return srv
 }
 
-func startGateway(t *testing.T, cfg Config) (string, *[]AccessLogEntry) {
+// accessLog collects the gateway's access log entries.
+type accessLog struct {
+	mu      sync.Mutex
+	entries []AccessLogEntry
+}
+
+// first waits for the first entry: the gateway logs after the response.
+func (l *accessLog) first(t *testing.T) AccessLogEntry {
 	t.Helper()
-	var mu sync.Mutex
-	var entries []AccessLogEntry
-	cfg.AccessLog = func(e AccessLogEntry) { mu.Lock(); entries = append(entries, e); mu.Unlock() }
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		l.mu.Lock()
+		if len(l.entries) > 0 {
+			e := l.entries[0]
+			l.mu.Unlock()
+			return e
+		}
+		l.mu.Unlock()
+	}
+	t.Fatal("no access log entry")
+	return AccessLogEntry{}
+}
+
+func startGateway(t *testing.T, cfg Config) (string, *accessLog) {
+	t.Helper()
+	log := &accessLog{}
+	cfg.AccessLog = func(e AccessLogEntry) { log.mu.Lock(); log.entries = append(log.entries, e); log.mu.Unlock() }
 	g, err := New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -66,7 +87,7 @@ func startGateway(t *testing.T, cfg Config) (string, *[]AccessLogEntry) {
 	done := make(chan struct{})
 	go func() { _ = g.Serve(ctx, ln); close(done) }()
 	t.Cleanup(func() { cancel(); <-done; _ = g.Close() })
-	return "http://" + ln.Addr().String(), &entries
+	return "http://" + ln.Addr().String(), log
 }
 
 func deadAddress(t *testing.T) string {
@@ -142,7 +163,7 @@ func TestGatewayRoutesAndMutates(t *testing.T) {
 			if served != tc.wantServed {
 				t.Errorf("served metadata = %q, want %q", served, tc.wantServed)
 			}
-			if e := (*log)[0]; e.Upstream != tc.wantServed || e.Status != 200 {
+			if e := log.first(t); e.Upstream != tc.wantServed || e.Status != 200 {
 				t.Errorf("access log %+v", e)
 			}
 		})
@@ -157,7 +178,7 @@ func TestGatewayStreamsChunkByChunk(t *testing.T) {
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		close(gate)
-		t.Fatalf("request: %v (access log %+v)", err, *log)
+		t.Fatalf("request: %v (access log %+v)", err, log.first(t))
 	}
 	defer resp.Body.Close()
 	gate <- struct{}{}
@@ -228,8 +249,8 @@ func TestGatewayErrors(t *testing.T) {
 			if resp.StatusCode != tc.wantStatus || !strings.Contains(string(body), tc.wantBody) {
 				t.Fatalf("got %d %q, want %d containing %q", resp.StatusCode, body, tc.wantStatus, tc.wantBody)
 			}
-			if got := (*log)[0].Flags; got != tc.wantFlags {
-				t.Errorf("flags = %q, want %q (err %v)", got, tc.wantFlags, (*log)[0].Err)
+			if got := log.first(t).Flags; got != tc.wantFlags {
+				t.Errorf("flags = %q, want %q (err %v)", got, tc.wantFlags, log.first(t).Err)
 			}
 			if tc.name == "immediate response" && resp.Header.Get("X-Why") != "test" {
 				t.Errorf("immediate response headers not applied: %v", resp.Header)
@@ -260,8 +281,8 @@ func TestGatewayResetsClientWhenProcessorBreaksMidBody(t *testing.T) {
 	if err == nil {
 		t.Fatalf("want a reset connection, got a complete response")
 	}
-	if (*log)[0].Flags != "UAEX" {
-		t.Errorf("access log %+v", (*log)[0])
+	if log.first(t).Flags != "UAEX" {
+		t.Errorf("access log %+v", log.first(t))
 	}
 }
 

@@ -212,9 +212,7 @@ func (ex *exchange) writeImmediate(ir *extprocv3.ImmediateResponse) {
 	ex.w.WriteHeader(status)
 	_, _ = ex.w.Write(body)
 	ex.status = status
-	if ex.flags == "" {
-		ex.flags = "IR"
-	}
+	ex.fail(nil, "IR")
 }
 
 func (ex *exchange) servedMetadata() *corev3.Metadata {
