@@ -205,6 +205,14 @@ func checkRBAC(t *testing.T, set objectSet, ns string) {
 				t.Errorf("%s cannot create %s (metrics endpoint auth)", user, a.Resource)
 			}
 		}
+		// Leader election (components/ha) needs leases; without it, none.
+		ha := hasBoolFlag(eppContainer(d), "ha-enable-leader-election")
+		for _, verb := range []string{"get", "create", "update"} {
+			a := authzv1.ResourceAttributes{Namespace: ns, Verb: verb, Group: "coordination.k8s.io", Resource: "leases"}
+			if got := allowed(t, user, ns, &a, nil); got != ha {
+				t.Errorf("%s: %s leases allowed=%v, want %v (leader election on: %v)", user, verb, got, ha, ha)
+			}
+		}
 		for _, a := range []authzv1.ResourceAttributes{
 			{Namespace: ns, Verb: "update", Group: "inference.networking.k8s.io", Resource: "inferencepools"},
 			{Namespace: ns, Verb: "delete", Resource: "pods"},

@@ -3,11 +3,13 @@ package manifests
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
 )
 
 // objectSet indexes rendered objects by kind and name.
@@ -82,6 +84,13 @@ func flagValue(c map[string]any, name string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// hasBoolFlag reports whether a boolean flag is on in the container's args
+// ("--name" or "--name=true").
+func hasBoolFlag(c map[string]any, name string) bool {
+	args, _, _ := unstructured.NestedStringSlice(c, "args")
+	return slices.Contains(args, "--"+name) || slices.Contains(args, "--"+name+"=true")
 }
 
 // podLabels returns a Deployment's pod template labels.
@@ -241,10 +250,23 @@ func checkEPPDeployments(t *testing.T, s objectSet) {
 				t.Errorf("%s: no container port %d", d.GetName(), p)
 			}
 		}
-		for _, probe := range []string{"livenessProbe", "readinessProbe"} {
+		// Upstream's health services: "inference-extension" for one
+		// replica; with leader election "liveness" and "readiness" (only
+		// the leader is ready).
+		replicas, found, _ := unstructured.NestedInt64(d.Object, "spec", "replicas")
+		ha := hasBoolFlag(c, "ha-enable-leader-election")
+		if found && replicas > 1 && !ha {
+			t.Errorf("%s: %d replicas without --ha-enable-leader-election", d.GetName(), replicas)
+		}
+		wantService := map[string]string{"livenessProbe": "inference-extension", "readinessProbe": "inference-extension"}
+		if ha {
+			wantService = map[string]string{"livenessProbe": "liveness", "readinessProbe": "readiness"}
+		}
+		for probe, want := range wantService {
 			port, _, _ := unstructured.NestedInt64(c, probe, "grpc", "port")
-			if port != 9003 {
-				t.Errorf("%s: %s is not the gRPC health port 9003", d.GetName(), probe)
+			svc, _, _ := unstructured.NestedString(c, probe, "grpc", "service")
+			if port != 9003 || svc != want {
+				t.Errorf("%s: %s is gRPC %d service %q, want the health port 9003 service %q", d.GetName(), probe, port, svc, want)
 			}
 		}
 		sa, _, _ := unstructured.NestedString(d.Object, "spec", "template", "spec", "serviceAccountName")
@@ -310,5 +332,48 @@ func TestBaseConfigIsTheExample(t *testing.T) {
 	got := mountedFile(t, s, d, c, cfgFile)
 	if got != string(want) {
 		t.Errorf("deploy/base/semantic-epp.yaml differs from config/semantic-epp.yaml: run\n  cp config/semantic-epp.yaml deploy/base/semantic-epp.yaml")
+	}
+}
+
+// TestGPUConfigIsTheExampleOnCUDA: components/gpu's config is
+// config/semantic-epp.yaml with only the classifier settings changed.
+func TestGPUConfigIsTheExampleOnCUDA(t *testing.T) {
+	load := func(p string) map[string]any {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := yaml.Unmarshal(b, &m); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		return m
+	}
+	base := load("../../config/semantic-epp.yaml")
+	gpu := load(filepath.Join(deployDir, "components", "gpu", "semantic-epp.yaml"))
+	classifier := func(m map[string]any) map[string]any {
+		for _, p := range m["plugins"].([]any) {
+			pm := p.(map[string]any)
+			if pm["type"] == "semantic-model-selector" {
+				params := pm["parameters"].(map[string]any)
+				c, _ := params["classifier"].(map[string]any)
+				delete(params, "classifier")
+				return c
+			}
+		}
+		t.Fatal("no semantic-model-selector plugin")
+		return nil
+	}
+	bc, gc := classifier(base), classifier(gpu)
+	if !reflect.DeepEqual(base, gpu) {
+		t.Error("components/gpu/semantic-epp.yaml differs from config/semantic-epp.yaml beyond the classifier settings")
+	}
+	if gc["device"] != "cuda" {
+		t.Errorf("GPU classifier device %v, want cuda", gc["device"])
+	}
+	for k, v := range bc {
+		if !reflect.DeepEqual(gc[k], v) {
+			t.Errorf("classifier.%s: %v in the GPU config, %v in config/semantic-epp.yaml", k, gc[k], v)
+		}
 	}
 }
