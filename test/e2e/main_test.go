@@ -88,7 +88,7 @@ func complete(t *testing.T, body string) result {
 	if err != nil {
 		t.Fatalf("POST %s: %v", body, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatalf("reading response: %v", err)

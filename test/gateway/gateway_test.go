@@ -130,7 +130,7 @@ func TestGatewayRoutesAndMutates(t *testing.T) {
 			if err != nil {
 				t.Fatalf("request: %v", err)
 			}
-			defer resp.Body.Close()
+			defer func() { _ = resp.Body.Close() }()
 			raw, _ := io.ReadAll(resp.Body)
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status %d: %s", resp.StatusCode, raw)
@@ -180,7 +180,7 @@ func TestGatewayStreamsChunkByChunk(t *testing.T) {
 		close(gate)
 		t.Fatalf("request: %v (access log %+v)", err, log.first(t))
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	gate <- struct{}{}
 	if resp.Header.Get("Content-Type") != "text/event-stream" || resp.Header.Get("Content-Length") != "" {
 		t.Fatalf("headers %v", resp.Header)

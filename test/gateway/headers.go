@@ -160,8 +160,9 @@ func applyMutation(h *headerList, m *extprocv3.HeaderMutation) error {
 }
 
 func applySet(h *headerList, key, value string, opt *corev3.HeaderValueOption) {
-	if opt.GetAppend() != nil { // the deprecated flag wins when present
-		if opt.GetAppend().GetValue() {
+	// Envoy still honours the deprecated append flag and lets it win.
+	if opt.GetAppend() != nil { //nolint:staticcheck // deprecated in the API, still honoured by Envoy
+		if opt.GetAppend().GetValue() { //nolint:staticcheck // as above
 			h.add(key, value)
 		} else {
 			h.set(key, value)

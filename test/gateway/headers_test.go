@@ -16,7 +16,7 @@ func TestApplyMutation(t *testing.T) {
 	opt := func(k, v string, action corev3.HeaderValueOption_HeaderAppendAction, appendFlag *bool) *corev3.HeaderValueOption {
 		o := &corev3.HeaderValueOption{Header: &corev3.HeaderValue{Key: k, RawValue: []byte(v)}, AppendAction: action}
 		if appendFlag != nil {
-			o.Append = wrapperspb.Bool(*appendFlag)
+			o.Append = wrapperspb.Bool(*appendFlag) //nolint:staticcheck // Envoy still honours the deprecated flag
 		}
 		return o
 	}
