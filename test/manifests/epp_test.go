@@ -122,9 +122,9 @@ func runEPP(t *testing.T, bin string, set objectSet, d *unstructured.Unstructure
 	go func() { exited <- cmd.Wait() }()
 	defer func() {
 		_ = cmd.Process.Kill()
-		<-exited
+		waitErr := <-exited
 		if t.Failed() {
-			t.Logf("epp %s output:\n%s", strings.Join(args, " "), tail(logs.String(), 4000))
+			t.Logf("epp %s (%v) output:\n%s", strings.Join(args, " "), waitErr, tail(logs.String(), 4000))
 		}
 	}()
 
