@@ -33,10 +33,10 @@ image-files: epp-image-bin onnxruntime ## Files the CPU image copies (bin/epp, l
 
 image-files-cuda: epp-image-bin onnxruntime-cuda ## Files the CUDA image copies (bin/epp, ONNX Runtime + CUDA providers)
 
-image: ## docker build the CPU image ($(IMAGE)); needs a Docker engine
+image: ## docker build the CPU image (IMAGE=semantic-epp:dev); needs a Docker engine
 	docker build --build-arg COMMIT_SHA=$(COMMIT_SHA) -t $(IMAGE) .
 
-image-cuda: ## docker build the CUDA image ($(IMAGE_CUDA)); needs a Docker engine
+image-cuda: ## docker build the CUDA image (IMAGE_CUDA=semantic-epp:dev-cuda); needs a Docker engine
 	docker build --build-arg COMMIT_SHA=$(COMMIT_SHA) -f Dockerfile.cuda -t $(IMAGE_CUDA) .
 
 # CRD sources, read from the Go module cache at test time (never copied into
