@@ -14,17 +14,18 @@ const (
 	// LinearDir is the pure-Go linear model (pkg/classifier/linear),
 	// rebuilt by `make linear-model`.
 	LinearDir = "domain-linear"
-	// ONNXDir is the ONNX model (pkg/classifier/onnx). It is not embedded
-	// yet: add it to the embed directive below once it is committed.
+	// ONNXDir is the ONNX model (pkg/classifier/onnx): all-MiniLM-L6-v2
+	// fine-tuned on the domain data, int8, rebuilt by `make model FORCE=1`
+	// (docs/model-card.md).
 	ONNXDir = "domain-minilm"
 )
 
 // files holds every embedded model directory. To ship another model, commit
 // its folder here and add it to the directive, e.g.
 //
-//	//go:embed domain-linear domain-minilm
+//	//go:embed domain-linear domain-minilm another-model
 //
-//go:embed domain-linear
+//go:embed domain-linear domain-minilm
 var files embed.FS
 
 // Linear returns the shipped linear model directory.

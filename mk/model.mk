@@ -1,0 +1,57 @@
+# The default ONNX domain classifier (models/domain-minilm) and its Python pipeline (training/).
+#   make model          fine-tune all-MiniLM-L6-v2 on ../shared/data/domain/train.jsonl, export fp32
+#                       (.cache/models/domain-minilm-fp32) and int8 (models/domain-minilm, embedded).
+#                       Refuses to replace the shipped model unless FORCE=1. GPU if torch sees one,
+#                       else CPU (see docs/model-card.md for the time it takes).
+#   make model-compare  TF-IDF+SVM, the Go linear backend, fp32 and int8 on dev.jsonl, with latency
+#   make model-test     pytest: data validation, export/parity on a tiny model, shipped-model checks
+#                       (part of `make test`; MODEL_TEST_TORCH=0 skips the torch tier with a reason)
+
+DATA_DIR         ?= $(abspath $(CURDIR)/../shared/data)
+MODEL_PYTHON     ?= python3
+MODEL_VENV       := $(CACHE_DIR)/training-venv
+MODEL_PY         := $(MODEL_VENV)/bin/python
+MODEL_SHIPPED    := models/domain-minilm
+MODEL_FP32       := $(CACHE_DIR)/models/domain-minilm-fp32
+MODEL_CKPT       := $(CACHE_DIR)/models/domain-minilm-ckpt
+MODEL_ENCODER    := $(CACHE_DIR)/encoders/all-MiniLM-L6-v2
+MODEL_TEST_TORCH ?= 1
+# The shipped recipe (docs/model-card.md); seeds are fixed.
+MODEL_TRAIN_ARGS ?= --epochs 6 --lr 1e-4 --max-len 128 --pooling mean --seed 13
+MODEL_ENV        := cd training && HF_HUB_OFFLINE=1 DOMAIN_DATA_DIR=$(DATA_DIR)/domain
+
+TEST_TARGETS += model-test
+
+.PHONY: model model-compare model-test model-encoder model-data-check
+
+$(MODEL_VENV)/.light: training/requirements-light.txt
+	@test -x $(MODEL_PY) || $(MODEL_PYTHON) -m venv $(MODEL_VENV)
+	$(MODEL_PY) -m pip install -q --disable-pip-version-check -r training/requirements-light.txt
+	@touch $@
+
+$(MODEL_VENV)/.full: training/requirements.txt $(MODEL_VENV)/.light
+	$(MODEL_PY) -m pip install -q --disable-pip-version-check -r training/requirements.txt
+	@touch $@
+
+model-data-check:
+	@test -f $(DATA_DIR)/domain/train.jsonl -a -f $(DATA_DIR)/domain/dev.jsonl || { \
+	  echo "missing $(DATA_DIR)/domain/{train,dev}.jsonl: the shared data folder must sit beside the repo (or set DATA_DIR)" >&2; exit 1; }
+
+model-encoder: $(MODEL_VENV)/.light
+	$(MODEL_ENV) $(MODEL_PY) -m domainclf.encoder --dest $(MODEL_ENCODER) --cache $(CACHE_DIR)/encoders
+
+model: model-data-check $(MODEL_VENV)/.full model-encoder ## Retrain and export the embedded ONNX model (FORCE=1 to replace it)
+	@if [ -f $(MODEL_SHIPPED)/model.onnx ] && [ -z "$(FORCE)" ]; then \
+	  echo "$(MODEL_SHIPPED) already holds a model; run 'make model FORCE=1' to rebuild and replace it" >&2; exit 1; fi
+	$(MODEL_ENV) $(MODEL_PY) -m domainclf.train --encoder $(MODEL_ENCODER) --out $(MODEL_CKPT) $(MODEL_TRAIN_ARGS)
+	$(MODEL_ENV) $(MODEL_PY) -m domainclf.export --ckpt $(MODEL_CKPT) --encoder $(MODEL_ENCODER) \
+	  --out $(MODEL_FP32) --int8-out $(CURDIR)/$(MODEL_SHIPPED) $(if $(FORCE),--force)
+	$(MODEL_ENV) $(MODEL_PY) -m domainclf.evaluate $(MODEL_FP32) $(CURDIR)/$(MODEL_SHIPPED) --record
+
+model-compare: model-data-check $(MODEL_VENV)/.light ## Compare TF-IDF, linear (Go), fp32 and int8 on dev.jsonl in one run
+	CGO_ENABLED=1 $(GO) build -o $(BIN)/classify ./cmd/classify
+	$(MODEL_ENV) $(MODEL_PY) -m domainclf.compare --shipped $(CURDIR)/$(MODEL_SHIPPED) --fp32 $(MODEL_FP32) \
+	  --classify $(BIN)/classify --out $(CACHE_DIR)/model-compare.json
+
+model-test: model-data-check $(MODEL_VENV)/.light $(if $(filter 1,$(MODEL_TEST_TORCH)),$(MODEL_VENV)/.full) ## Python pipeline tests
+	$(MODEL_ENV) $(MODEL_PY) -m pytest -q -rs -p no:cacheprovider tests
