@@ -7,6 +7,7 @@
 #   make manifests          render every kustomization under deploy/ into $(MANIFESTS_OUT)/
 #   make manifests-test     validate deploy/ against a real kube-apiserver (envtest) and check
 #                           that the Dockerfiles copy only files these make targets produce
+#   make helm               helm (built from its Go module) for rendering deploy/helm/values.yaml
 #
 # The Dockerfiles run `make image-files` / `make image-files-cuda` in their build stage, so
 # an image holds exactly what these targets build here; test/manifests checks that.
@@ -19,11 +20,16 @@ MANIFESTS_OUT ?= $(CACHE_DIR)/manifests
 GIE_VERSION_PKG := sigs.k8s.io/gateway-api-inference-extension/version
 EPP_LDFLAGS   := -X $(GIE_VERSION_PKG).CommitSHA=$(COMMIT_SHA) -X $(GIE_VERSION_PKG).BuildRef=$(BUILD_REF)
 
-# The manifest test needs the envtest binaries (mk/tools.mk) and downloads the
-# Gateway API and Istio modules whose CRDs it installs (Go module cache only).
-TEST_DEPS += tools manifests-crds
+# The manifest test needs the envtest binaries (mk/tools.mk), downloads the
+# Gateway API and Istio modules whose CRDs it installs (Go module cache only)
+# and renders the upstream inferencepool chart with helm (deploy/helm).
+TEST_DEPS += tools manifests-crds helm
 
-.PHONY: epp-image-bin image-files image-files-cuda image image-cuda manifests manifests-crds manifests-test
+HELM_VERSION := v3.19.0
+HELM         := $(CACHE_DIR)/bin/helm-$(HELM_VERSION)
+export HELM_BIN := $(HELM)
+
+.PHONY: epp-image-bin image-files image-files-cuda image image-cuda manifests manifests-crds manifests-test helm
 
 epp-image-bin: cgo-toolchain ## Build bin/epp as the image ships it (cgo, trimmed paths, version stamped)
 	@mkdir -p $(BIN)
@@ -52,5 +58,12 @@ manifests-crds: ## Download the modules holding the Gateway API and Istio CRDs i
 manifests: ## Render every kustomization under deploy/ (kubectl kustomize equivalent) into .cache/manifests
 	$(GO) run ./test/manifests/cmd/render -out $(MANIFESTS_OUT) deploy
 
-manifests-test: tools manifests-crds cgo-toolchain ## Validate deploy/ and the Dockerfiles (envtest kube-apiserver)
+helm: $(HELM) ## Build helm (v3.19.0) into .cache/bin (renders the upstream chart in manifests-test)
+
+$(HELM):
+	@mkdir -p $(CACHE_DIR)/bin $(CACHE_DIR)/helm-build
+	GOBIN=$(CACHE_DIR)/helm-build $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	mv $(CACHE_DIR)/helm-build/helm $@
+
+manifests-test: tools manifests-crds helm cgo-toolchain ## Validate deploy/ and the Dockerfiles (envtest kube-apiserver)
 	CGO_ENABLED=1 $(GO) test -count=1 -v ./test/manifests/

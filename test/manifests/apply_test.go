@@ -197,12 +197,16 @@ func checkRBAC(t *testing.T, set objectSet, ns string) {
 				}
 			}
 		}
-		for _, a := range []authzv1.ResourceAttributes{
-			{Namespace: ns, Verb: "create", Group: "authentication.k8s.io", Resource: "tokenreviews"},
-			{Namespace: ns, Verb: "create", Group: "authorization.k8s.io", Resource: "subjectaccessreviews"},
-		} {
-			if !allowed(t, user, ns, &a, nil) {
-				t.Errorf("%s cannot create %s (metrics endpoint auth)", user, a.Resource)
+		// The metrics endpoint reviews scrapers' tokens unless
+		// --metrics-endpoint-auth=false.
+		if v, _ := flagValue(eppContainer(d), "metrics-endpoint-auth"); v != "false" {
+			for _, a := range []authzv1.ResourceAttributes{
+				{Namespace: ns, Verb: "create", Group: "authentication.k8s.io", Resource: "tokenreviews"},
+				{Namespace: ns, Verb: "create", Group: "authorization.k8s.io", Resource: "subjectaccessreviews"},
+			} {
+				if !allowed(t, user, ns, &a, nil) {
+					t.Errorf("%s cannot create %s (metrics endpoint auth)", user, a.Resource)
+				}
 			}
 		}
 		// Leader election (components/ha) needs leases; without it, none.

@@ -185,7 +185,7 @@ func checkReferences(t *testing.T, s objectSet) {
 			}
 			models = append(models, podLabels(d)["semantic-epp.io/model"])
 			for _, tp := range targets {
-				n := tp.(map[string]any)["number"].(int64)
+				n, _, _ := unstructured.NestedInt64(tp.(map[string]any), "number")
 				if !slices.Contains(containerPorts(d), n) {
 					t.Errorf("InferencePool %s: target port %d is not a port of %s", name, n, d.GetName())
 				}
