@@ -5,8 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path"
 	"strings"
 )
+
+// pathMatch is path.Match (Docker matches context paths the same way).
+var pathMatch = path.Match
 
 // Instruction is one Dockerfile instruction with its continuation lines
 // joined.
@@ -170,4 +174,50 @@ func ExecForm(in Instruction) ([]string, error) {
 		return nil, fmt.Errorf("line %d: %s is not in exec (JSON array) form: %w", in.Line, in.Cmd, err)
 	}
 	return out, nil
+}
+
+// Dockerignore holds the patterns of a .dockerignore file.
+type Dockerignore struct{ patterns []string }
+
+// ReadDockerignore reads a .dockerignore. Negations ("!") are not supported
+// and give an error.
+func ReadDockerignore(path string) (*Dockerignore, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	d := &Dockerignore{}
+	for _, l := range strings.Split(string(b), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		if strings.HasPrefix(l, "!") {
+			return nil, fmt.Errorf("%s: exceptions (%q) are not supported", path, l)
+		}
+		d.patterns = append(d.patterns, strings.TrimSuffix(strings.TrimPrefix(l, "/"), "/"))
+	}
+	return d, nil
+}
+
+// Excludes reports whether the context path p (slash-separated, relative)
+// is left out of the build context: a pattern matches p or one of its
+// parent folders; a leading "**/" matches at any depth.
+func (d *Dockerignore) Excludes(p string) bool {
+	parts := strings.Split(p, "/")
+	for _, pat := range d.patterns {
+		anyDepth := strings.HasPrefix(pat, "**/")
+		pat = strings.TrimPrefix(pat, "**/")
+		for i := range parts {
+			if anyDepth {
+				if ok, _ := pathMatch(pat, strings.Join(parts[i:], "/")); ok {
+					return true
+				}
+			}
+			if ok, _ := pathMatch(pat, strings.Join(parts[:i+1], "/")); ok {
+				return true
+			}
+		}
+	}
+	return false
 }

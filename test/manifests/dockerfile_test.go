@@ -110,8 +110,13 @@ func localPath(rel, binDir string) string {
 
 func runMake(t *testing.T, args ...string) string {
 	t.Helper()
+	return runMakeIn(t, repoRoot, args...)
+}
+
+func runMakeIn(t *testing.T, dir string, args ...string) string {
+	t.Helper()
 	cmd := exec.Command("make", args...)
-	cmd.Dir = repoRoot
+	cmd.Dir = dir
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
@@ -154,7 +159,13 @@ func TestDockerfilesCopyWhatMakeBuilds(t *testing.T) {
 				}
 			}
 			if tc.run {
-				runMake(t, args...)
+				// As the image build runs it: in a copy of the build context
+				// (.dockerignore applied), with the ONNX Runtime download
+				// taken from this checkout's cache.
+				ctxDir := buildContext(t)
+				binDir = filepath.Join(ctxDir, "bin")
+				cacheDir, _ := filepath.Abs(filepath.Join(repoRoot, ".cache"))
+				runMakeIn(t, ctxDir, append(append(append([]string{}, targets...), vars...), "CACHE_DIR="+cacheDir)...)
 			}
 			for _, cp := range copies {
 				p := localPath(cp[0], binDir)
@@ -228,36 +239,62 @@ func TestImagesAreDropIns(t *testing.T) {
 	}
 }
 
-// TestDockerignoreKeepsBuildInputs: the build context keeps what the make
-// targets read and drops local build outputs.
-func TestDockerignoreKeepsBuildInputs(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(repoRoot, ".dockerignore"))
+// buildContext copies what `docker build .` sends as the build context:
+// every file under the repository root that .dockerignore does not exclude.
+func buildContext(t *testing.T) string {
+	t.Helper()
+	ign, err := ReadDockerignore(filepath.Join(repoRoot, ".dockerignore"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var patterns []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
-			patterns = append(patterns, strings.TrimPrefix(l, "/"))
+	root, _ := filepath.Abs(repoRoot)
+	dst := t.TempDir()
+	err = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
 		}
-	}
-	ignored := func(p string) bool {
-		for _, pat := range patterns {
-			for _, cand := range []string{p, strings.Split(p, "/")[0]} {
-				if ok, _ := path.Match(pat, cand); ok {
-					return true
-				}
+		rel, _ := filepath.Rel(root, p)
+		if rel == "." {
+			return nil
+		}
+		if ign.Excludes(filepath.ToSlash(rel)) {
+			if d.IsDir() {
+				return filepath.SkipDir
 			}
+			return nil
 		}
-		return false
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatalf("copying the build context: %v", err)
 	}
-	for _, p := range []string{"go.mod", "go.sum", "Makefile", "mk/deploy.mk", "mk/onnxruntime.mk", "mk/go.mk", "cmd/epp/main.go", "pkg/plugins", "models/embed.go"} {
-		if ignored(p) {
+	return dst
+}
+
+// TestDockerignoreKeepsBuildInputs: the build context keeps what the make
+// targets read and drops local build outputs.
+func TestDockerignoreKeepsBuildInputs(t *testing.T) {
+	ign, err := ReadDockerignore(filepath.Join(repoRoot, ".dockerignore"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"go.mod", "go.sum", "Makefile", "mk/deploy.mk", "mk/onnxruntime.mk", "mk/go.mk", "cmd/epp/main.go", "pkg/plugins", "models/embed.go", "models/domain-linear/weights.bin"} {
+		if ign.Excludes(p) {
 			t.Errorf(".dockerignore drops %s, which the image build needs", p)
 		}
 	}
-	for _, p := range []string{".cache", "bin", ".git"} {
-		if !ignored(p) {
+	for _, p := range []string{".cache/onnxruntime/libonnxruntime.so.1", "bin/epp", ".git/HEAD", "pkg/x/y.test"} {
+		if !ign.Excludes(p) {
 			t.Errorf(".dockerignore keeps %s: host build outputs would leak into the image build", p)
 		}
 	}
