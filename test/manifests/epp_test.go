@@ -149,12 +149,30 @@ func runEPP(t *testing.T, bin string, set objectSet, d *unstructured.Unstructure
 		cancel()
 		if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
 			t.Logf("%s: health service %q SERVING as %s", d.GetName(), service, sa)
+			checkClassifierBackend(t, cfgText, logs.String())
 			return
 		}
 		last = fmt.Sprint(resp.GetStatus(), err)
 		time.Sleep(250 * time.Millisecond)
 	}
 	t.Fatalf("health service %q never SERVING (last: %s)", service, last)
+}
+
+// checkClassifierBackend: an EPP whose config has the semantic selector
+// loads the embedded ONNX model with ONNX Runtime (found here in the make
+// cache, in the images at /usr/lib/onnxruntime), not the linear fallback.
+func checkClassifierBackend(t *testing.T, cfgText, logs string) {
+	t.Helper()
+	if !strings.Contains(cfgText, "type: semantic-model-selector") {
+		return
+	}
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, `"msg":"ONNX classifier loaded"`) {
+			t.Logf("classifier: %s", line)
+			return
+		}
+	}
+	t.Errorf("the EPP did not load the ONNX classifier (linear fallback?); its log:\n%s", tail(logs, 3000))
 }
 
 func expandedArgs(c map[string]any) []string {
