@@ -6,8 +6,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -87,6 +89,93 @@ func TestStreaming(t *testing.T) {
 				t.Errorf("streamed text %q, want %q", text.String(), tc.prompt)
 			}
 		})
+	}
+}
+
+// TestChatCompletions: the chat API is classified and routed the same way.
+func TestChatCompletions(t *testing.T) {
+	need(t)
+	tests := []struct{ model, content, want string }{
+		{"auto", "2+2 is", "phi4-mini"},
+		{"auto", "Linux is said to be an open source kernel because", "llama3-8b"},
+		{"llama3-8b", "2+2 is", "llama3-8b"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.model+"/"+tc.want, func(t *testing.T) {
+			body, _ := json.Marshal(map[string]any{"model": tc.model, "max_tokens": 10,
+				"messages": []map[string]string{{"role": "user", "content": tc.content}}})
+			resp, err := http.Post(sb.GatewayURL+"/v1/chat/completions", "application/json", strings.NewReader(string(body)))
+			if err != nil {
+				t.Fatalf("POST: %v", err)
+			}
+			defer func() { _ = resp.Body.Close() }()
+			var out struct {
+				Model string `json:"model"`
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d, decode error %v", resp.StatusCode, err)
+			}
+			if out.Model != tc.want || !strings.HasPrefix(resp.Header.Get("x-inference-pod"), tc.want+"-") {
+				t.Fatalf("model %q pod %q, want %s", out.Model, resp.Header.Get("x-inference-pod"), tc.want)
+			}
+		})
+	}
+}
+
+// TestConcurrentRequests: 96 requests, 16 at a time, mixed models and
+// streaming, all answered by the right model.
+func TestConcurrentRequests(t *testing.T) {
+	need(t)
+	type job struct {
+		body, want string
+	}
+	jobs := make(chan job)
+	errs := make(chan error, 96)
+	var wg sync.WaitGroup
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				resp, err := http.Post(sb.GatewayURL+"/v1/completions", "application/json", strings.NewReader(j.body))
+				if err != nil {
+					errs <- err
+					continue
+				}
+				b, err := io.ReadAll(resp.Body)
+				_ = resp.Body.Close()
+				switch {
+				case err != nil:
+					errs <- fmt.Errorf("reading: %w", err)
+				case resp.StatusCode != http.StatusOK:
+					errs <- fmt.Errorf("status %d: %s", resp.StatusCode, b)
+				case !strings.HasPrefix(resp.Header.Get("x-inference-pod"), j.want+"-") || !strings.Contains(string(b), `"model":"`+j.want+`"`):
+					errs <- fmt.Errorf("want %s, got pod %q body %.120s", j.want, resp.Header.Get("x-inference-pod"), b)
+				}
+			}
+		}()
+	}
+	cases := []job{
+		{req("auto", "2+2 is"), "phi4-mini"},
+		{req("auto", "Linux is said to be an open source kernel because"), "llama3-8b"},
+		{`{"model":"phi4-mini","prompt":"streamed","max_tokens":20,"stream":true}`, "phi4-mini"},
+		{`{"model":"llama3-8b","prompt":"streamed","max_tokens":20,"stream":true}`, "llama3-8b"},
+	}
+	for i := 0; i < 96; i++ {
+		jobs <- cases[i%len(cases)]
+	}
+	close(jobs)
+	wg.Wait()
+	close(errs)
+	n := 0
+	for err := range errs {
+		if n < 5 {
+			t.Error(err)
+		}
+		n++
+	}
+	if n > 0 {
+		t.Fatalf("%d of 96 requests failed", n)
 	}
 }
 
