@@ -104,7 +104,7 @@ func (noClose) Close() error { return nil }
 // `conc` goroutines, straight to the session or through micro-batching.
 func BenchmarkThroughput(b *testing.B) {
 	for _, m := range benchModels {
-		for _, conc := range []int{1, 8, 64} {
+		for _, conc := range benchConcurrency() {
 			for _, batched := range []bool{false, true} {
 				b.Run(fmt.Sprintf("%s/conc=%d/batching=%v", m.name, conc, batched), func(b *testing.B) {
 					c := loadBench(b, m.dir, m.howToGet, 512)
@@ -112,11 +112,19 @@ func BenchmarkThroughput(b *testing.B) {
 					var cl classifier.Classifier = c
 					if batched {
 						// As the loader does it: enough workers to fill the cores.
+						// BENCH_WORKERS and BENCH_MAX_BATCH override (GPU runs).
 						workers := 1
 						if threads, _ := strconv.Atoi(os.Getenv("BENCH_INTRA_OP_THREADS")); threads > 0 {
 							workers = max(1, runtime.NumCPU()/threads)
 						}
-						bt := batching.New(noClose{c}, batching.Options{MaxBatchSize: 32, MaxBatchWait: time.Millisecond, Workers: workers})
+						if w, _ := strconv.Atoi(os.Getenv("BENCH_WORKERS")); w > 0 {
+							workers = w
+						}
+						maxBatch := 32
+						if n, _ := strconv.Atoi(os.Getenv("BENCH_MAX_BATCH")); n > 0 {
+							maxBatch = n
+						}
+						bt := batching.New(noClose{c}, batching.Options{MaxBatchSize: maxBatch, MaxBatchWait: time.Millisecond, Workers: workers})
 						defer func() { _ = bt.Close() }()
 						cl = bt
 					}
@@ -159,4 +167,13 @@ func BenchmarkHugeText(b *testing.B) {
 			b.Fatalf("%+v %v", r, err)
 		}
 	}
+}
+
+// benchConcurrency is 1/8/64 concurrent callers, plus 256 when
+// BENCH_DEVICE=cuda (a GPU needs more in flight to fill its batches).
+func benchConcurrency() []int {
+	if os.Getenv("BENCH_DEVICE") == "cuda" {
+		return []int{1, 8, 64, 256}
+	}
+	return []int{1, 8, 64}
 }
