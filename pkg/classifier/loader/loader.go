@@ -13,7 +13,7 @@ import (
 	"path"
 	"strings"
 
-	"github.com/go-logr/logr"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/semantic-epp/semantic-epp/models"
 	"github.com/semantic-epp/semantic-epp/pkg/classifier"
@@ -79,7 +79,7 @@ func Validate(cfg classifier.Config) error {
 //   - backend "linear": the pure-Go model of modelDir;
 //   - backend "onnx": the ONNX model of modelDir, or an error;
 //   - backend "" (or "auto"): ONNX when its runtime library and model load,
-//     else the linear model, with the reason logged (logr from ctx);
+//     else the linear model, with the reason logged (controller-runtime logger from ctx);
 //     a modelDir holding a linear model and no *.onnx file loads linear
 //     directly.
 //
@@ -117,7 +117,7 @@ func loadBackend(ctx context.Context, cfg classifier.Config) (classifier.Classif
 		return c, nil
 	}
 	// Auto.
-	log := logr.FromContextOrDiscard(ctx)
+	logger := log.FromContext(ctx)
 	if !embedded(cfg) && isLinearOnly(os.DirFS(cfg.ModelDir)) {
 		return loadLinear(cfg)
 	}
@@ -125,7 +125,7 @@ func loadBackend(ctx context.Context, cfg classifier.Config) (classifier.Classif
 	if err == nil {
 		var c classifier.Classifier
 		if c, err = loadONNX(ctx, cfg, fsys); err == nil {
-			log.Info("classifier: using the ONNX backend", "modelDir", modelDirName(cfg))
+			logger.Info("classifier: using the ONNX backend", "modelDir", modelDirName(cfg))
 			return c, nil
 		}
 	}
@@ -133,7 +133,7 @@ func loadBackend(ctx context.Context, cfg classifier.Config) (classifier.Classif
 	if lerr != nil {
 		return nil, fmt.Errorf("classifier backend auto: ONNX unavailable (%v) and linear failed: %w", err, lerr)
 	}
-	log.Info("classifier: using the linear backend", "reason", err.Error(), "modelDir", modelDirName(cfg))
+	logger.Info("classifier: using the linear backend", "reason", err.Error(), "modelDir", modelDirName(cfg))
 	return c, nil
 }
 
