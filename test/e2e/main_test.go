@@ -62,9 +62,31 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	if sb != nil {
+		logDir := sb.LogDir()
+		if code != 0 {
+			printTail(filepath.Join(logDir, "epp.log"), 60)
+		}
 		sb.Stop()
+		if code == 0 {
+			_ = os.RemoveAll(logDir) // keep the logs only when something failed
+		} else {
+			fmt.Println("e2e: logs kept in", logDir)
+		}
 	}
 	os.Exit(code)
+}
+
+// printTail prints the last n lines of a log file, for CI output.
+func printTail(path string, n int) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	fmt.Printf("e2e: last %d lines of %s:\n%s\n", len(lines), path, strings.Join(lines, "\n"))
 }
 
 func need(t *testing.T) {
