@@ -273,12 +273,20 @@ func TestUnreadyPodGetsNoTraffic(t *testing.T) {
 	})
 }
 
-// TestEPPRestartKeepsPoolState restarts the EPP process: it rebuilds the
-// pool from the API server and serves both models again.
+// TestEPPRestartKeepsPoolState stops the EPP process (requests fail closed)
+// and starts it again: it rebuilds the pool from the API server and every
+// pod of both models serves again.
 func TestEPPRestartKeepsPoolState(t *testing.T) {
 	need(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	// While the EPP is down the gateway fails closed (failure_mode_allow off).
+	if err := sb.EPP.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if r := complete(t, req("llama3-8b", "anyone there?")); r.status != http.StatusInternalServerError {
+		t.Errorf("with the EPP down: %d %q, want 500", r.status, r.body)
+	}
 	if err := sb.RestartEPP(ctx); err != nil {
 		t.Fatalf("restart: %v", err)
 	}
