@@ -54,4 +54,4 @@ model-compare: model-data-check $(MODEL_VENV)/.light ## Compare TF-IDF, linear (
 	  --classify $(BIN)/classify --out $(CACHE_DIR)/model-compare.json
 
 model-test: model-data-check $(MODEL_VENV)/.light $(if $(filter 1,$(MODEL_TEST_TORCH)),$(MODEL_VENV)/.full) ## Python pipeline tests
-	$(MODEL_ENV) $(MODEL_PY) -m pytest -q -rs -p no:cacheprovider tests
+	$(MODEL_ENV) DOMAINCLF_REQUIRE_TORCH=$(MODEL_TEST_TORCH) $(MODEL_PY) -m pytest -q -rs -p no:cacheprovider tests

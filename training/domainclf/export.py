@@ -125,6 +125,7 @@ def quantize(src: Path, dst: Path) -> None:
 
 
 def write_dir(out: Path, onnx_file: Path, tokenizer_src: Path, meta: dict, info: dict) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
     tmp.chmod(0o755)
     try:
