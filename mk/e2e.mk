@@ -1,13 +1,15 @@
 # The local system and its end-to-end tests (test/sandbox, test/e2e, docs/e2e.md).
 #   make run   the whole system in the foreground: kube-apiserver + etcd, deploy/ applied,
 #              4 simulated model-server pods in network namespaces, bin/epp, the gateway
-#              on 127.0.0.1:8081 (RUN_LISTEN); Ctrl-C stops everything
+#              on 127.0.0.1:8081 (RUN_LISTEN); Ctrl-C stops everything. RUN_CONFIG picks
+#              the EndpointPickerConfig, RUN_SIM_ARGS adds simulator flags (e.g. latencies)
 #   make e2e   the e2e suite (also part of make test)
 # Both need root (network namespaces) and iproute2, which is installed when missing.
 
 SANDBOX_BIN := $(CACHE_DIR)/bin/sandbox
 RUN_LISTEN  ?= 127.0.0.1:8081
 RUN_CONFIG  ?= config/semantic-epp.yaml
+RUN_SIM_ARGS ?=
 E2E_FLAGS   ?=
 
 TEST_TARGETS += e2e
@@ -24,7 +26,7 @@ sandbox-bin:
 	$(GO) build -o $(SANDBOX_BIN) ./test/sandbox/cmd/sandbox
 
 run: e2e-deps sandbox-bin ## Run the whole system locally (gateway on $(RUN_LISTEN)); Ctrl-C stops it
-	$(SANDBOX_BIN) -repo $(CURDIR) -listen $(RUN_LISTEN) -config $(RUN_CONFIG)
+	$(SANDBOX_BIN) -repo $(CURDIR) -listen $(RUN_LISTEN) -config $(RUN_CONFIG) -sim-args '$(RUN_SIM_ARGS)'
 
 e2e: e2e-deps ## End-to-end tests against the local system (root, network namespaces)
 	CGO_ENABLED=1 $(GO) test -tags e2e -count=1 -v -timeout 40m $(E2E_FLAGS) ./test/e2e/

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -28,7 +29,11 @@ func main() {
 	flag.StringVar(&opts.GatewayListen, "listen", "127.0.0.1:8081", "gateway listen address")
 	flag.StringVar(&opts.EPPConfig, "config", "config/semantic-epp.yaml", "EndpointPickerConfig for the EPP")
 	verbose := flag.Bool("v", false, "log every gateway request")
+	simArgs := flag.String("sim-args", "", `extra simulator flags, e.g. "--time-to-first-token 200ms --inter-token-latency 50ms"`)
 	flag.Parse()
+	if extra := strings.Fields(*simArgs); len(extra) > 0 {
+		opts.SimArgs = append([]string{"--mode", "echo", "--max-num-seqs", "8"}, extra...)
+	}
 	level := zapcore.InfoLevel
 	if *verbose {
 		level = zapcore.DebugLevel
