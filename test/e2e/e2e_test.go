@@ -54,7 +54,7 @@ func TestStreaming(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.model, func(t *testing.T) {
 			body, _ := json.Marshal(map[string]any{"model": tc.model, "prompt": tc.prompt, "max_tokens": 50, "stream": true})
-			resp, err := http.Post(sb.GatewayURL+"/v1/completions", "application/json", strings.NewReader(string(body)))
+			resp, err := httpc.Post(sb.GatewayURL+"/v1/completions", "application/json", strings.NewReader(string(body)))
 			if err != nil {
 				t.Fatalf("POST: %v", err)
 			}
@@ -104,7 +104,7 @@ func TestChatCompletions(t *testing.T) {
 		t.Run(tc.model+"/"+tc.want, func(t *testing.T) {
 			body, _ := json.Marshal(map[string]any{"model": tc.model, "max_tokens": 10,
 				"messages": []map[string]string{{"role": "user", "content": tc.content}}})
-			resp, err := http.Post(sb.GatewayURL+"/v1/chat/completions", "application/json", strings.NewReader(string(body)))
+			resp, err := httpc.Post(sb.GatewayURL+"/v1/chat/completions", "application/json", strings.NewReader(string(body)))
 			if err != nil {
 				t.Fatalf("POST: %v", err)
 			}
@@ -137,7 +137,7 @@ func TestConcurrentRequests(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				resp, err := http.Post(sb.GatewayURL+"/v1/completions", "application/json", strings.NewReader(j.body))
+				resp, err := httpc.Post(sb.GatewayURL+"/v1/completions", "application/json", strings.NewReader(j.body))
 				if err != nil {
 					errs <- err
 					continue
@@ -256,7 +256,7 @@ func TestUnreadyPodGetsNoTraffic(t *testing.T) {
 		}
 		return nil
 	})
-	time.Sleep(500 * time.Millisecond) // the EPP's pod watch
+	time.Sleep(2 * time.Second) // the EPP's pod watch
 	counts := podCounts(t, "llama3-8b", 10)
 	if counts[p.Name] != 0 {
 		t.Fatalf("unready %s still got %d requests", p.Name, counts[p.Name])

@@ -31,6 +31,9 @@ import (
 var (
 	sb         *sandbox.Sandbox
 	skipReason string
+	// httpc bounds every request: a request stuck on a frozen pod fails the
+	// test instead of hanging the suite.
+	httpc = &http.Client{Timeout: 30 * time.Second}
 )
 
 func repoRoot() string {
@@ -106,7 +109,7 @@ type result struct {
 
 func complete(t *testing.T, body string) result {
 	t.Helper()
-	resp, err := http.Post(sb.GatewayURL+"/v1/completions", "application/json", strings.NewReader(body))
+	resp, err := httpc.Post(sb.GatewayURL+"/v1/completions", "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatalf("POST %s: %v", body, err)
 	}
@@ -163,7 +166,7 @@ func eventually(t *testing.T, timeout time.Duration, what string, check func() e
 func setLoad(t *testing.T, p *sandbox.SimPod, waiting int, kv float64) {
 	t.Helper()
 	body := fmt.Sprintf(`{"fake-metrics":{"running-requests":%d,"waiting-requests":%d,"kv-cache-usage":%g}}`, waiting/4, waiting, kv)
-	resp, err := http.Post("http://"+p.Endpoint()+"/admin/config", "application/json", strings.NewReader(body))
+	resp, err := httpc.Post("http://"+p.Endpoint()+"/admin/config", "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatalf("steering %s metrics: %v", p.Name, err)
 	}
