@@ -3,7 +3,8 @@
 # docs/model-card.md). Expects .carry/b/{enc/,data/} carried (the encoder with
 # its weights stored in fp16, so that weights and data fit one 64 MiB call).
 # Wave 1: recipe search (all with --save-logits). Wave 2: distill the top-4
-# ensemble into L6 and L4 students. Exports the best L6 and best smaller model.
+# ensemble into the best 6-layer and the best smaller recipe. SKIP_W2=1 stops
+# after wave 1. device_export.sh then packs the results.
 set -euo pipefail
 export HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
 ROOT=$PWD
