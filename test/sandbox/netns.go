@@ -18,9 +18,9 @@ import (
 // never leaves the machine.
 //
 // Each sandbox holds a slot (0..63), locked with flock under /run so that
-// concurrent sandboxes never share names or addresses. Everything named
-// with the slot's prefix is stale when the lock is acquired (its owner died)
-// and is swept.
+// concurrent sandboxes never share names or addresses. The lock dies with
+// its owner, so whatever is named with the prefix of a slot that can be
+// locked is stale: every start sweeps all free slots.
 type Network struct {
 	slot   int
 	lock   *os.File
@@ -46,6 +46,10 @@ func NewNetwork() (*Network, error) {
 	if err := os.MkdirAll(lockDir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", lockDir, err)
 	}
+	// Take the first free slot, and sweep every free slot on the way: a
+	// free slot's namespaces belong to a sandbox that died.
+	existing := listNamespaces()
+	var n *Network
 	for slot := 0; slot < maxSlots; slot++ {
 		f, err := os.OpenFile(filepath.Join(lockDir, fmt.Sprintf("slot-%d.lock", slot)), os.O_CREATE|os.O_RDWR, 0o644)
 		if err != nil {
@@ -55,15 +59,27 @@ func NewNetwork() (*Network, error) {
 			_ = f.Close()
 			continue
 		}
-		n := &Network{slot: slot, lock: f, prefix: fmt.Sprintf("sepp%d-", slot), pods: map[int]bool{}}
-		n.sweep()
-		if err := n.probe(); err != nil {
-			n.Close()
-			return nil, err
+		prefix := fmt.Sprintf("sepp%d-", slot)
+		for _, name := range existing {
+			if strings.HasPrefix(name, prefix) {
+				deleteNamespace(name)
+			}
 		}
-		return n, nil
+		if n == nil {
+			n = &Network{slot: slot, lock: f, prefix: prefix, pods: map[int]bool{}}
+			continue
+		}
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		_ = f.Close()
 	}
-	return nil, fmt.Errorf("all %d sandbox network slots are in use", maxSlots)
+	if n == nil {
+		return nil, fmt.Errorf("all %d sandbox network slots are in use", maxSlots)
+	}
+	if err := n.probe(); err != nil {
+		n.Close()
+		return nil, err
+	}
+	return n, nil
 }
 
 // probe creates and deletes one namespace to prove the machine allows it.
@@ -78,14 +94,24 @@ func (n *Network) probe() error {
 	return nil
 }
 
-// sweep kills processes in, and deletes, every namespace of this slot.
-func (n *Network) sweep() {
+// listNamespaces returns the names of all network namespaces.
+func listNamespaces() []string {
 	out, err := exec.Command("ip", "netns", "list").Output()
 	if err != nil {
-		return
+		return nil
 	}
+	var names []string
 	for _, line := range strings.Split(string(out), "\n") {
-		name, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+		if name, _, _ := strings.Cut(strings.TrimSpace(line), " "); name != "" {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// sweep kills processes in, and deletes, every namespace of this slot.
+func (n *Network) sweep() {
+	for _, name := range listNamespaces() {
 		if strings.HasPrefix(name, n.prefix) {
 			deleteNamespace(name)
 		}

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -173,9 +174,9 @@ func TestPodFromDeployment(t *testing.T) {
 	}
 }
 
-// TestNetworkSweepsStaleNamespaces: a sandbox that died without cleaning
-// up leaves namespaces under its slot; the next owner of the slot removes
-// them, and Close leaves nothing behind.
+// TestNetworkSweepsStaleNamespaces: sandboxes that died without cleaning
+// up leave namespaces under their slots; the next sandbox removes those of
+// every free slot, and Close leaves nothing behind.
 func TestNetworkSweepsStaleNamespaces(t *testing.T) {
 	n, err := NewNetwork()
 	if errors.Is(err, ErrNoNetns) {
@@ -192,6 +193,11 @@ func TestNetworkSweepsStaleNamespaces(t *testing.T) {
 	// Die without cleanup: drop the lock only.
 	_ = syscall.Flock(int(n.lock.Fd()), syscall.LOCK_UN)
 	_ = n.lock.Close()
+	// A sandbox that died holding another slot left this one.
+	other := fmt.Sprintf("sepp%d-0", maxSlots-1)
+	if out, err := exec.Command("ip", "netns", "add", other).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add %s: %v: %s", other, err, out)
+	}
 
 	n2, err := NewNetwork()
 	if err != nil {
@@ -201,8 +207,10 @@ func TestNetworkSweepsStaleNamespaces(t *testing.T) {
 	if n2.slot != n.slot {
 		t.Skipf("another sandbox took slot %d meanwhile", n.slot)
 	}
-	if hasNamespace(t, stale) {
-		t.Fatalf("stale namespace %s survived the sweep", stale)
+	for _, ns := range []string{stale, other} {
+		if hasNamespace(t, ns) {
+			t.Fatalf("stale namespace %s survived the sweep", ns)
+		}
 	}
 	ip, err := n2.AddPod(1)
 	if err != nil {
