@@ -60,6 +60,7 @@ func NewNetwork() (*Network, error) {
 			continue
 		}
 		prefix := fmt.Sprintf("sepp%d-", slot)
+		killRecorded(slot)
 		for _, name := range existing {
 			if strings.HasPrefix(name, prefix) {
 				deleteNamespace(name)
@@ -92,6 +93,87 @@ func (n *Network) probe() error {
 		return fmt.Errorf("ip netns del %s: %w: %s", name, err, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+func pidFile(slot int) string { return filepath.Join(lockDir, fmt.Sprintf("slot-%d.pids", slot)) }
+
+// RecordProcesses notes the control-plane processes this sandbox started
+// (envtest gives them no parent-death signal) so that the next sandbox can
+// end them if this one dies without stopping them. Each line holds a pid and
+// its command line, which must still match before a kill.
+func (n *Network) RecordProcesses(pids []int) error {
+	var b strings.Builder
+	for _, pid := range pids {
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil {
+			continue
+		}
+		fmt.Fprintf(&b, "%d %s\n", pid, strings.ReplaceAll(string(cmdline), "\x00", " "))
+	}
+	if err := os.WriteFile(pidFile(n.slot), []byte(b.String()), 0o644); err != nil {
+		return fmt.Errorf("recording processes: %w", err)
+	}
+	return nil
+}
+
+// killRecorded ends the processes a dead sandbox of this slot recorded.
+func killRecorded(slot int) {
+	raw, err := os.ReadFile(pidFile(slot))
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		pidStr, cmd, ok := strings.Cut(line, " ")
+		pid, err := strconv.Atoi(pidStr)
+		if !ok || err != nil {
+			continue
+		}
+		now, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err == nil && strings.ReplaceAll(string(now), "\x00", " ") == cmd {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	_ = os.Remove(pidFile(slot))
+}
+
+// childProcesses returns the pids of this process's children whose
+// executable is one of names.
+func childProcesses(names ...string) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	self := os.Getpid()
+	var out []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		open, closeIdx := strings.IndexByte(string(stat), '('), strings.LastIndexByte(string(stat), ')')
+		if open < 0 || closeIdx < open {
+			continue
+		}
+		comm := string(stat[open+1 : closeIdx])
+		fields := strings.Fields(string(stat[closeIdx+1:]))
+		if len(fields) < 2 {
+			continue
+		}
+		if ppid, _ := strconv.Atoi(fields[1]); ppid != self {
+			continue
+		}
+		for _, n := range names {
+			if comm == n {
+				out = append(out, pid)
+			}
+		}
+	}
+	return out
 }
 
 // listNamespaces returns the names of all network namespaces.
@@ -183,6 +265,7 @@ func (n *Network) Close() {
 		n.RemovePod(i)
 	}
 	n.sweep()
+	_ = os.Remove(pidFile(n.slot))
 	if n.lock != nil {
 		_ = syscall.Flock(int(n.lock.Fd()), syscall.LOCK_UN)
 		_ = n.lock.Close()

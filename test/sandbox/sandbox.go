@@ -80,6 +80,11 @@ func (o *Options) defaults() error {
 	if o.RepoRoot == "" {
 		return errors.New("sandbox: RepoRoot is required")
 	}
+	root, err := filepath.Abs(o.RepoRoot)
+	if err != nil {
+		return fmt.Errorf("sandbox: repository root: %w", err)
+	}
+	o.RepoRoot = root
 	abs := func(p string) string {
 		if filepath.IsAbs(p) {
 			return p
@@ -195,6 +200,9 @@ func Start(ctx context.Context, opts Options) (s *Sandbox, err error) {
 	if err != nil {
 		s.Env = nil
 		return s, fmt.Errorf("starting kube-apiserver and etcd: %w", err)
+	}
+	if err := s.net.RecordProcesses(childProcesses("kube-apiserver", "etcd")); err != nil {
+		return s, err
 	}
 	if s.Client, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
 		return s, fmt.Errorf("API client: %w", err)
