@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -190,6 +191,20 @@ func TestNetworkSweepsStaleNamespaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	stale := n.Namespace(0)
+	// A control-plane process the dead sandbox leaves behind.
+	orphan := exec.Command("sleep", "300")
+	if err := orphan.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = orphan.Process.Kill() })
+	waited := make(chan error, 1)
+	go func() { waited <- orphan.Wait() }()
+	if pids := childProcesses("sleep"); len(pids) != 1 || pids[0] != orphan.Process.Pid {
+		t.Fatalf("childProcesses = %v, want [%d]", pids, orphan.Process.Pid)
+	}
+	if err := n.RecordProcesses([]int{orphan.Process.Pid}); err != nil {
+		t.Fatal(err)
+	}
 	// Die without cleanup: drop the lock only.
 	_ = syscall.Flock(int(n.lock.Fd()), syscall.LOCK_UN)
 	_ = n.lock.Close()
@@ -211,6 +226,15 @@ func TestNetworkSweepsStaleNamespaces(t *testing.T) {
 		if hasNamespace(t, ns) {
 			t.Fatalf("stale namespace %s survived the sweep", ns)
 		}
+	}
+	select {
+	case err := <-waited:
+		if err == nil {
+			t.Fatal("recorded process exited normally, want killed")
+		}
+	case <-time.After(5 * time.Second):
+		_ = orphan.Process.Kill()
+		t.Fatal("recorded process survived the sweep")
 	}
 	ip, err := n2.AddPod(1)
 	if err != nil {
