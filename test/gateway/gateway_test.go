@@ -25,7 +25,7 @@ type echoed struct {
 
 // startEcho serves a JSON echo of each request; /sse streams three events,
 // each released by a value on gate (nil gate: no waiting).
-func startEcho(t *testing.T, gate chan struct{}) *httptest.Server {
+func startEcho(t testing.TB, gate chan struct{}) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
@@ -56,7 +56,7 @@ type accessLog struct {
 }
 
 // first waits for the first entry: the gateway logs after the response.
-func (l *accessLog) first(t *testing.T) AccessLogEntry {
+func (l *accessLog) first(t testing.TB) AccessLogEntry {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		l.mu.Lock()
@@ -71,7 +71,7 @@ func (l *accessLog) first(t *testing.T) AccessLogEntry {
 	return AccessLogEntry{}
 }
 
-func startGateway(t *testing.T, cfg Config) (string, *accessLog) {
+func startGateway(t testing.TB, cfg Config) (string, *accessLog) {
 	t.Helper()
 	log := &accessLog{}
 	cfg.AccessLog = func(e AccessLogEntry) { log.mu.Lock(); log.entries = append(log.entries, e); log.mu.Unlock() }
@@ -90,7 +90,7 @@ func startGateway(t *testing.T, cfg Config) (string, *accessLog) {
 	return "http://" + ln.Addr().String(), log
 }
 
-func deadAddress(t *testing.T) string {
+func deadAddress(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -137,7 +137,7 @@ func (p *testProcessor) Process(srv extprocv3.ExternalProcessor_ProcessServer) e
 }
 
 // startProcessor serves p on a loopback port and returns its address.
-func startProcessor(t *testing.T, p *testProcessor) string {
+func startProcessor(t testing.TB, p *testProcessor) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
