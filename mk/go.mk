@@ -1,7 +1,7 @@
 # Go build, unit/integration tests and lint.
 #   make build   -> bin/<name> for every cmd/<name> (cgo on: onnxruntime_go needs it)
 #   make test    -> go-test: go test -count=1 ./... (the nested modules under tools/ are not part of ./...)
-#   make lint    -> go vet, gofmt -l and golangci-lint (pinned, installed into .cache/bin)
+#   make lint    -> go vet, gofmt -l and golangci-lint (pinned, installed into .cache/bin); part of make test
 
 GO_CMDS               := $(notdir $(wildcard cmd/*))
 GOLANGCI_LINT_VERSION := v2.15.0
@@ -9,7 +9,7 @@ GOLANGCI_LINT         := $(CACHE_DIR)/bin/golangci-lint-$(GOLANGCI_LINT_VERSION)
 GO_TEST_FLAGS         ?=
 
 BUILD_TARGETS += go-build
-TEST_TARGETS  += go-test
+TEST_TARGETS  += go-test lint
 
 .PHONY: go-build go-test lint go-vet gofmt-check golangci-lint cgo-toolchain
 
