@@ -158,16 +158,23 @@ func (ex *exchange) failureReply(err error) {
 	ex.writeLocal(http.StatusInternalServerError, "ext_proc_error_gRPC_error")
 }
 
+// processorFailed applies failure_mode_allow to a processor failure before
+// the request headers were answered: deny with a local reply, or record the
+// failure and forward the request unprocessed.
+func (ex *exchange) processorFailed(err error) {
+	if !ex.g.cfg.FailureModeAllow {
+		ex.failureReply(err)
+		return
+	}
+	ex.fail(err, "UAEX")
+	ex.bypass()
+}
+
 func (ex *exchange) run() {
 	ex.reqHeaders = ex.requestHeaders()
 	if err := ex.openStream(); err != nil {
 		close(ex.senderDone) // no body was sent to the processor
-		if !ex.g.cfg.FailureModeAllow {
-			ex.failureReply(err)
-			return
-		}
-		ex.fail(err, "UAEX")
-		ex.bypass()
+		ex.processorFailed(err)
 		return
 	}
 	if ex.hasBody {
@@ -184,12 +191,7 @@ func (ex *exchange) run() {
 		return
 	}
 	if err != nil {
-		if !ex.g.cfg.FailureModeAllow {
-			ex.failureReply(err)
-			return
-		}
-		ex.fail(err, "UAEX")
-		ex.bypass()
+		ex.processorFailed(err)
 		return
 	}
 	ex.route(nil)
