@@ -92,6 +92,12 @@ type Config struct {
 	// AccessLog, when set, receives one entry per request, like Envoy's
 	// access log.
 	AccessLog func(AccessLogEntry)
+	// FirstHopAddress, when set, is the host:port of a second ext_proc
+	// server placed before ExtProcAddress in the filter chain (plaintext),
+	// processing request headers and the BUFFERED request body and skipping
+	// the response path, like the vLLM semantic router's filter in front of
+	// an EPP (the two-hop architecture). It fails closed.
+	FirstHopAddress string
 }
 
 // AccessLogEntry describes one finished request.
@@ -105,6 +111,14 @@ type AccessLogEntry struct {
 	// processor timeout, "IR" immediate response from the processor.
 	Flags    string
 	Duration time.Duration
+	// ExtProc is the time the request spent waiting on ext_proc processors
+	// (model-server time excluded): the first hop's whole exchange, the
+	// picker's request path (stream opened until the processed request body
+	// is complete), its response-header round trip and the delay between the
+	// last response chunk sent to it and its end of stream.
+	ExtProc time.Duration
+	// FirstHop is the part of ExtProc spent in the first hop.
+	FirstHop time.Duration
 	Err      error
 }
 
@@ -115,6 +129,11 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if _, _, err := net.SplitHostPort(out.ExtProcAddress); err != nil {
 		return out, fmt.Errorf("gateway: ExtProcAddress %q: %w", out.ExtProcAddress, err)
+	}
+	if out.FirstHopAddress != "" {
+		if _, _, err := net.SplitHostPort(out.FirstHopAddress); err != nil {
+			return out, fmt.Errorf("gateway: FirstHopAddress %q: %w", out.FirstHopAddress, err)
+		}
 	}
 	if out.MessageTimeout == 0 {
 		out.MessageTimeout = 30 * time.Second

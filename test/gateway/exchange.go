@@ -57,6 +57,13 @@ type exchange struct {
 	flags    string
 	err      error
 	abort    bool
+
+	// time waiting on processors (under resMu), see AccessLogEntry.ExtProc
+	extProc      time.Duration
+	firstHopTime time.Duration
+	reqStart     time.Time
+	reqDone      atomic.Bool  // the picker's request path was timed
+	eosSentAt    atomic.Int64 // unix nanos the response end of stream went to the picker
 }
 
 func newExchange(g *Gateway, w http.ResponseWriter, r *http.Request) *exchange {
@@ -73,6 +80,20 @@ func newExchange(g *Gateway, w http.ResponseWriter, r *http.Request) *exchange {
 func (ex *exchange) close() {
 	ex.streamCancel()
 	ex.cancel()
+}
+
+// endRequestPath records the picker's request-path time once.
+func (ex *exchange) endRequestPath() {
+	if !ex.reqStart.IsZero() && ex.reqDone.CompareAndSwap(false, true) {
+		ex.addExtProc(time.Since(ex.reqStart), false)
+	}
+}
+
+// extProcTimes returns the total processor time and the first hop's part.
+func (ex *exchange) extProcTimes() (time.Duration, time.Duration) {
+	ex.resMu.Lock()
+	defer ex.resMu.Unlock()
+	return ex.extProc, ex.firstHopTime
 }
 
 func (ex *exchange) fail(err error, flags string) {
@@ -172,6 +193,16 @@ func (ex *exchange) processorFailed(err error) {
 
 func (ex *exchange) run() {
 	ex.reqHeaders = ex.requestHeaders()
+	if ex.g.firstClient != nil {
+		if err := ex.firstHop(); err != nil {
+			close(ex.senderDone)
+			if !errors.Is(err, errImmediate) {
+				ex.firstHopFailed(err)
+			}
+			return
+		}
+	}
+	ex.reqStart = time.Now()
 	if err := ex.openStream(); err != nil {
 		close(ex.senderDone) // no body was sent to the processor
 		ex.processorFailed(err)
@@ -186,6 +217,9 @@ func (ex *exchange) run() {
 	m, err := ex.next()
 	if err == nil {
 		err = ex.handleHeaderResponse(m)
+	}
+	if !ex.hasBody || err != nil {
+		ex.endRequestPath()
 	}
 	if errors.Is(err, errImmediate) {
 		return

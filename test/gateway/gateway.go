@@ -20,11 +20,14 @@ import (
 // Gateway is an http.Handler that runs every request through an ext_proc
 // stream and forwards it to the endpoint the processor picked.
 type Gateway struct {
-	cfg       Config
-	conn      *grpc.ClientConn
-	client    extprocv3.ExternalProcessorClient
-	transport *http.Transport
-	dialer    *net.Dialer
+	cfg    Config
+	conn   *grpc.ClientConn
+	client extprocv3.ExternalProcessorClient
+	// first hop (Config.FirstHopAddress), nil when unset
+	firstConn   *grpc.ClientConn
+	firstClient extprocv3.ExternalProcessorClient
+	transport   *http.Transport
+	dialer      *net.Dialer
 }
 
 // New returns a Gateway for cfg. The ext_proc connection is made lazily, so
@@ -46,7 +49,7 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: ext_proc client for %s: %w", c.ExtProcAddress, err)
 	}
 	dialer := &net.Dialer{Timeout: c.ConnectTimeout, KeepAlive: 30 * time.Second}
-	return &Gateway{
+	g := &Gateway{
 		cfg:    c,
 		conn:   conn,
 		client: extprocv3.NewExternalProcessorClient(conn),
@@ -57,12 +60,24 @@ func New(cfg Config) (*Gateway, error) {
 			IdleConnTimeout:     90 * time.Second,
 			DisableCompression:  true,
 		},
-	}, nil
+	}
+	if c.FirstHopAddress != "" {
+		fc, err := grpc.NewClient(c.FirstHopAddress, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			_ = conn.Close()
+			return nil, fmt.Errorf("gateway: ext_proc client for the first hop %s: %w", c.FirstHopAddress, err)
+		}
+		g.firstConn, g.firstClient = fc, extprocv3.NewExternalProcessorClient(fc)
+	}
+	return g, nil
 }
 
 // Close releases the ext_proc connection and idle upstream connections.
 func (g *Gateway) Close() error {
 	g.transport.CloseIdleConnections()
+	if g.firstConn != nil {
+		_ = g.firstConn.Close()
+	}
 	if err := g.conn.Close(); err != nil {
 		return fmt.Errorf("gateway: closing ext_proc connection: %w", err)
 	}
@@ -124,6 +139,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Method: r.Method, Path: r.URL.RequestURI(), Status: ex.status, Upstream: ex.upstream,
 		Flags: flags, Duration: time.Since(start), Err: exErr,
 	}
+	entry.ExtProc, entry.FirstHop = ex.extProcTimes()
 	logger := log.FromContext(r.Context()).WithName("gateway")
 	if exErr != nil {
 		logger.Info("request failed", "method", entry.Method, "path", entry.Path, "status", entry.Status,

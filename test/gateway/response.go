@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 )
@@ -19,6 +20,7 @@ func (ex *exchange) respond(status int, hdr http.Header, body io.Reader, hasBody
 		ex.passThrough(h, body, hasBody, trailers)
 		return
 	}
+	hdrStart := time.Now()
 	err := ex.send(&extprocv3.ProcessingRequest{
 		Request: &extprocv3.ProcessingRequest_ResponseHeaders{ResponseHeaders: &extprocv3.HttpHeaders{
 			Headers: h.proto(), EndOfStream: !hasBody,
@@ -29,6 +31,7 @@ func (ex *exchange) respond(status int, hdr http.Header, body io.Reader, hasBody
 	if err == nil {
 		m, err = ex.nextResponseMessage()
 	}
+	ex.addExtProc(time.Since(hdrStart), false)
 	if err == nil {
 		if ir := m.GetImmediateResponse(); ir != nil {
 			ex.writeImmediate(ir)
@@ -112,6 +115,7 @@ func (ex *exchange) sendResponseBody(body io.Reader, trailers func() http.Header
 			if trailers != nil {
 				t.fromHTTP(trailers())
 			}
+			ex.eosSentAt.Store(time.Now().UnixNano())
 			if len(t) == 0 {
 				_ = ex.send(bodyMsg(nil, true, false))
 				return
@@ -160,10 +164,12 @@ func (ex *exchange) receiveResponseBody() {
 				_ = rc.Flush()
 			}
 			if sr.GetEndOfStream() {
+				ex.endResponseBody()
 				ex.finishStream()
 				return
 			}
 		case m.GetResponseTrailers() != nil:
+			ex.endResponseBody()
 			t := headerList{}
 			if err := applyMutation(&t, m.GetResponseTrailers().GetHeaderMutation()); err != nil {
 				ex.fail(fmt.Errorf("response trailer mutation: %w", err), "UAEX")
@@ -180,6 +186,14 @@ func (ex *exchange) receiveResponseBody() {
 			ex.abort = true
 			return
 		}
+	}
+}
+
+// endResponseBody records the delay between the response's end of stream
+// going to the processor and the processor's end of stream.
+func (ex *exchange) endResponseBody() {
+	if sent := ex.eosSentAt.Load(); sent != 0 {
+		ex.addExtProc(time.Since(time.Unix(0, sent)), false)
 	}
 }
 

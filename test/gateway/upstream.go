@@ -141,10 +141,12 @@ func (ex *exchange) forwardRequestBody(pw *io.PipeWriter) error {
 	for {
 		m, err := ex.next()
 		if err != nil {
+			ex.endRequestPath()
 			return err
 		}
 		switch {
 		case m.GetImmediateResponse() != nil:
+			ex.endRequestPath()
 			ex.writeImmediate(m.GetImmediateResponse())
 			return errImmediate
 		case m.GetRequestBody() != nil:
@@ -158,9 +160,11 @@ func (ex *exchange) forwardRequestBody(pw *io.PipeWriter) error {
 				_, _ = pw.Write(sr.GetBody())
 			}
 			if sr.GetEndOfStream() {
+				ex.endRequestPath()
 				return pw.Close()
 			}
 		case m.GetRequestTrailers() != nil:
+			ex.endRequestPath()
 			// HTTP/1.1 upstreams get no request trailers; the body ends here.
 			return pw.Close()
 		default:

@@ -27,6 +27,14 @@ type EPP struct {
 	exited                               chan struct{}
 }
 
+// PID is the EPP process id, 0 when not running.
+func (e *EPP) PID() int {
+	if e.cmd == nil || e.cmd.Process == nil {
+		return 0
+	}
+	return e.cmd.Process.Pid
+}
+
 // Address is the ext_proc address the gateway connects to.
 func (e *EPP) Address() string { return "127.0.0.1:" + strconv.Itoa(e.GRPCPort) }
 

@@ -74,6 +74,8 @@ type Sandbox struct {
 	nextIndex int
 	mu        sync.Mutex
 	pods      map[string]*SimPod
+	pool      string
+	extraEPPs []*EPP
 }
 
 func (o *Options) defaults() error {
@@ -274,21 +276,50 @@ func (s *Sandbox) applyManifests(ctx context.Context) (string, error) {
 }
 
 func (s *Sandbox) startEPP(ctx context.Context, pool string) error {
+	s.pool = pool
+	e, err := s.newEPP(s.opts.EPPConfig, "epp.log", s.opts.EPPArgs)
+	if err != nil {
+		return err
+	}
+	s.EPP = e
+	return s.EPP.Start(ctx)
+}
+
+func (s *Sandbox) newEPP(configFile, logName string, args []string) (*EPP, error) {
 	ports := make([]int, 3)
 	for i := range ports {
 		p, err := freePort()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		ports[i] = p
 	}
-	s.EPP = &EPP{
+	return &EPP{
 		GRPCPort: ports[0], HealthPort: ports[1], MetricsPort: ports[2],
-		bin: s.opts.EPPBinary, kubeconfig: s.Kubeconfig, configFile: s.opts.EPPConfig,
-		logPath: filepath.Join(s.opts.LogDir, "epp.log"), poolName: pool, poolNamespace: s.opts.Namespace,
-		extraArgs: s.opts.EPPArgs,
+		bin: s.opts.EPPBinary, kubeconfig: s.Kubeconfig, configFile: configFile,
+		logPath: filepath.Join(s.opts.LogDir, logName), poolName: s.pool, poolNamespace: s.opts.Namespace,
+		extraArgs: args,
+	}, nil
+}
+
+// StartExtraEPP starts another EPP process for the same pool with another
+// EndpointPickerConfig (benchmarks compare configurations side by side);
+// its log is logName in LogDir. Stop ends it with the sandbox.
+func (s *Sandbox) StartExtraEPP(ctx context.Context, configFile, logName string, args []string) (*EPP, error) {
+	if !filepath.IsAbs(configFile) {
+		configFile = filepath.Join(s.opts.RepoRoot, configFile)
 	}
-	return s.EPP.Start(ctx)
+	e, err := s.newEPP(configFile, logName, args)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.Start(ctx); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.extraEPPs = append(s.extraEPPs, e)
+	s.mu.Unlock()
+	return e, nil
 }
 
 func (s *Sandbox) startGateway(ctx context.Context) error {
@@ -423,6 +454,13 @@ func (s *Sandbox) Stop() {
 	}
 	if s.EPP != nil {
 		_ = s.EPP.Stop()
+	}
+	s.mu.Lock()
+	extra := s.extraEPPs
+	s.extraEPPs = nil
+	s.mu.Unlock()
+	for _, e := range extra {
+		_ = e.Stop()
 	}
 	for _, p := range s.Pods() {
 		s.stopSim(p)

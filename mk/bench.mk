@@ -1,0 +1,20 @@
+# System benchmarks (issue 7, test/bench, docs/benchmarks.md "System benchmarks").
+#   make bench   plain EPP vs one-hop vs two-hop through the Envoy-like gateway and the
+#                sandbox's simulated model servers, side by side in one run (A/B rounds);
+#                writes docs/results/bench-cpu/ and the system section of docs/benchmarks.md.
+#                About 8-10 minutes on the 2-core machine. Needs root (network namespaces)
+#                and the shared data set (../shared/data/domain/dev.jsonl).
+#   BENCH_ARGS   extra flags for the bench command, e.g. "-soak 10m" or "-sizes 128 -rounds 4"
+
+BENCH_BIN  := $(CACHE_DIR)/bin/bench
+BENCH_ARGS ?=
+
+.PHONY: bench bench-bin
+
+bench-bin: cgo-toolchain
+	@mkdir -p $(dir $(BENCH_BIN))
+	CGO_ENABLED=1 $(GO) build -o $(BENCH_BIN) ./test/bench/cmd/bench
+
+bench: e2e-deps onnxruntime bench-bin ## System benchmark: plain vs one-hop vs two-hop (docs/benchmarks.md)
+	@test -f ../shared/data/domain/dev.jsonl || { echo "bench: ../shared/data/domain/dev.jsonl missing (the shared data set)"; exit 1; }
+	cd $(CURDIR) && $(BENCH_BIN) -repo $(CURDIR) $(BENCH_ARGS)

@@ -1,0 +1,261 @@
+// Command bench runs the system benchmark of issue 7 (make bench): it
+// starts the sandbox (test/sandbox) with the one-hop semantic EPP, a second
+// EPP with the plain upstream config, a third with the linear classifier,
+// and cmd/semantic-router; puts one Envoy-like gateway (test/gateway) in
+// front of each configuration; and measures them side by side, alternating
+// configurations within every round so that ratios are paired. It writes
+// raw results to -out and the system section of docs/benchmarks.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/connectivity"
+	"google.golang.org/grpc/credentials/insecure"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/semantic-epp/semantic-epp/test/bench"
+	"github.com/semantic-epp/semantic-epp/test/gateway"
+	"github.com/semantic-epp/semantic-epp/test/sandbox"
+)
+
+type options struct {
+	repo, data, out, doc string
+	sizes                []int
+	rounds, batch        int
+	rates                []float64
+	step, soak           time.Duration
+	soakRate             float64
+}
+
+func main() {
+	var o options
+	var sizes, rates string
+	flag.StringVar(&o.repo, "repo", ".", "repository root")
+	flag.StringVar(&o.data, "data", "../shared/data/domain/dev.jsonl", "JSONL file whose texts make the prompts (relative to -repo)")
+	flag.StringVar(&o.out, "out", "docs/results/bench-cpu", "raw results folder (relative to -repo)")
+	flag.StringVar(&o.doc, "doc", "docs/benchmarks.md", "document whose system section is rewritten; empty: none")
+	flag.StringVar(&sizes, "sizes", "16,128,2048", "prompt sizes in tokens")
+	flag.IntVar(&o.rounds, "rounds", 16, "A/B rounds per scenario")
+	flag.IntVar(&o.batch, "batch", 20, "requests per configuration per round (a quarter at 2,048 tokens)")
+	flag.StringVar(&rates, "rates", "5,10,20,40,80,160", "offered loads (requests/s) of the sweep")
+	flag.DurationVar(&o.step, "step", 5*time.Second, "duration of each sweep step")
+	flag.DurationVar(&o.soak, "soak", 5*time.Minute, "duration of the memory soak of the one-hop EPP")
+	flag.Float64Var(&o.soakRate, "soak-rate", 20, "offered load of the soak (requests/s)")
+	flag.Parse()
+	var err error
+	if o.sizes, err = parseInts(sizes); err == nil {
+		o.rates, err = parseFloats(rates)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	ctrl.SetLogger(zap.New(zap.Level(zapcore.ErrorLevel)))
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		if errors.Is(err, sandbox.ErrNoNetns) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+// system is everything the benchmark started.
+type system struct {
+	sb      *sandbox.Sandbox
+	router  *exec.Cmd
+	targets map[string]*bench.Target
+	gws     []*gateway.Gateway
+	stop    []func()
+}
+
+func (s *system) close() {
+	for i := len(s.stop) - 1; i >= 0; i-- {
+		s.stop[i]()
+	}
+	for _, g := range s.gws {
+		_ = g.Close()
+	}
+	if s.router != nil && s.router.Process != nil {
+		_ = s.router.Process.Signal(syscall.SIGTERM)
+		_ = s.router.Wait()
+	}
+	if s.sb != nil {
+		s.sb.Stop()
+	}
+}
+
+func run(o options) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root, err := filepath.Abs(o.repo)
+	if err != nil {
+		return fmt.Errorf("repository root: %w", err)
+	}
+	abs := func(p string) string {
+		if filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(root, p)
+	}
+	texts, err := bench.LoadTexts(abs(o.data))
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(abs(o.out), 0o755); err != nil {
+		return fmt.Errorf("results folder: %w", err)
+	}
+	started := time.Now().UTC()
+	fmt.Println("starting the sandbox, three EPPs and the semantic router ...")
+	sys, err := startSystem(ctx, root)
+	if sys != nil {
+		defer sys.close()
+	}
+	if err != nil {
+		return err
+	}
+	r := &runner{o: o, sys: sys, client: bench.NewClient(), texts: texts, started: started}
+	if err := r.all(ctx); err != nil {
+		return err
+	}
+	return r.write(abs(o.out), o.doc, abs)
+}
+
+func startSystem(ctx context.Context, root string) (*system, error) {
+	sys := &system{targets: map[string]*bench.Target{}}
+	// The simulators' default context (1,024 tokens) would reject the
+	// 2,048-token prompts.
+	sb, err := sandbox.Start(ctx, sandbox.Options{
+		RepoRoot: root, EPPConfig: "config/semantic-epp.yaml", Out: os.Stdout,
+		SimArgs: []string{"--mode", "echo", "--max-num-seqs", "8", "--max-model-len", "32768"},
+	})
+	if err != nil {
+		return nil, err
+	}
+	sys.sb = sb
+	plain, err := sb.StartExtraEPP(ctx, "test/bench/config/plain.yaml", "epp-plain.log", nil)
+	if err != nil {
+		return sys, fmt.Errorf("plain EPP: %w", err)
+	}
+	linear, err := sb.StartExtraEPP(ctx, "test/bench/config/linear.yaml", "epp-linear.log", nil)
+	if err != nil {
+		return sys, fmt.Errorf("linear EPP: %w", err)
+	}
+	routerAddr, err := sys.startRouter(ctx, root, sb.LogDir())
+	if err != nil {
+		return sys, err
+	}
+	for _, t := range []struct {
+		name, extProc, first string
+		pids                 []int
+	}{
+		{bench.Plain, plain.Address(), "", []int{plain.PID()}},
+		{bench.OneHop, sb.EPP.Address(), "", []int{sb.EPP.PID()}},
+		{bench.OneHopLinear, linear.Address(), "", []int{linear.PID()}},
+		{bench.TwoHop, plain.Address(), routerAddr, []int{sys.router.Process.Pid, plain.PID()}},
+	} {
+		rec := &bench.Recorder{}
+		gw, err := gateway.New(gateway.Config{ExtProcAddress: t.extProc, ExtProcTLS: true, FirstHopAddress: t.first, AccessLog: rec.Log})
+		if err != nil {
+			return sys, err
+		}
+		sys.gws = append(sys.gws, gw)
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err = gw.WaitReady(wctx)
+		cancel()
+		if err != nil {
+			return sys, err
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return sys, fmt.Errorf("gateway listener: %w", err)
+		}
+		gctx, gcancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() { defer close(done); _ = gw.Serve(gctx, ln) }()
+		sys.stop = append(sys.stop, func() { gcancel(); <-done })
+		sys.targets[t.name] = &bench.Target{Name: t.name, URL: "http://" + ln.Addr().String(), Rec: rec, PIDs: t.pids}
+	}
+	return sys, nil
+}
+
+// startRouter starts bin/semantic-router with the one-hop EPP's config and
+// waits until its gRPC port accepts connections.
+func (s *system) startRouter(ctx context.Context, root, logDir string) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("router port: %w", err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	logf, err := os.Create(filepath.Join(logDir, "semantic-router.log"))
+	if err != nil {
+		return "", fmt.Errorf("router log: %w", err)
+	}
+	cmd := exec.Command(filepath.Join(root, "bin", "semantic-router"), "--config-file", filepath.Join(root, "config/semantic-epp.yaml"), "--listen", addr)
+	cmd.Dir = root
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("starting bin/semantic-router (make build): %w", err)
+	}
+	s.router = cmd
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return "", fmt.Errorf("router client: %w", err)
+	}
+	defer func() { _ = conn.Close() }()
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	conn.Connect()
+	for st := conn.GetState(); st != connectivity.Ready; st = conn.GetState() {
+		if !conn.WaitForStateChange(wctx, st) {
+			return "", fmt.Errorf("semantic-router not ready at %s (log %s): %w", addr, logf.Name(), wctx.Err())
+		}
+		if st == connectivity.TransientFailure {
+			conn.Connect()
+		}
+	}
+	return addr, nil
+}
+
+func parseInts(s string) ([]int, error) {
+	fs, err := parseFloats(s)
+	out := make([]int, len(fs))
+	for i, f := range fs {
+		out[i] = int(f)
+	}
+	return out, err
+}
+
+func parseFloats(s string) ([]float64, error) {
+	var out []float64
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("%q: want positive numbers separated by commas", s)
+		}
+		out = append(out, v)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%q: empty list", s)
+	}
+	return out, nil
+}
