@@ -65,16 +65,18 @@ func Tokenizer() (*tokenizer.Tokenizer, error) {
 
 // Prompts builds count prompts of exactly tokens tokens (or the nearest
 // word boundary below) from consecutive texts, starting at different texts
-// so that the prompts differ.
+// so that the prompts differ. texts must not be empty.
 func Prompts(tok *tokenizer.Tokenizer, texts []string, tokens, count int) ([]string, error) {
-	if tokens <= 0 || count <= 0 {
-		return nil, errors.New("tokens and count must be positive")
+	if tokens <= 0 || count <= 0 || len(texts) == 0 {
+		return nil, errors.New("tokens and count must be positive and texts not empty")
 	}
 	out := make([]string, 0, count)
 	for i := 0; i < count; i++ {
 		var words []string
 		n := 0
-		for j := 0; n < tokens && j < len(texts); j++ {
+		// Texts repeat when there are too few; the bound stops texts that
+		// tokenize to nothing from looping forever.
+		for j := 0; n < tokens && j < len(texts)*(tokens+1); j++ {
 			t := texts[(i*7+j)%len(texts)]
 			words = append(words, strings.Fields(t)...)
 			n += len(tok.Tokenize(t))

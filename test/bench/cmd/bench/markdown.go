@@ -15,12 +15,12 @@ import (
 func (r *runner) markdown(rel string) string {
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
-	cmd := "make bench"
-	if len(os.Args) > 1 {
-		cmd += " (`" + strings.Join(append([]string{"bench"}, os.Args[1:]...), " ") + "`)"
+	cmd := "`make bench`"
+	if args := os.Args[1:]; len(args) > 0 {
+		cmd += " (command line `bench " + strings.Join(args, " ") + "`)"
 	}
 	w("## System benchmarks: plain EPP, one hop, two hops (issue 7)\n\n")
-	w("Measured by `%s` on %s (UTC), commit %s, in %s. Machine: %s. ", cmd, r.started.Format("2006-01-02 15:04"), commit(), r.duration.Round(time.Second), machine())
+	w("Measured by %s on %s (UTC), commit %s, in %s. Machine: %s. ", cmd, r.started.Format("2006-01-02 15:04"), commit(), r.duration.Round(time.Second), machine())
 	w("Raw results: [`%s/`](%s/) (`latency.csv` every request, `rounds.csv` per-round p50s, `sweep.csv`, `soak-rss.csv`, `summary.md`).\n\n", rel, rel)
 	w("**Set-up.** One run, one sandbox (`test/sandbox`: kube-apiserver + etcd, the 4 simulated model-server pods of `deploy/`, `--mode echo`, no simulated latency). ")
 	w("Every configuration has its own Envoy-like gateway (`test/gateway`, ext_proc FULL_DUPLEX_STREAMED to the EPP over TLS, as GIE's envoy.yaml) in this process:\n\n")
