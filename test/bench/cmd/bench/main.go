@@ -82,6 +82,7 @@ type system struct {
 	router  *exec.Cmd
 	targets map[string]*bench.Target
 	gws     []*gateway.Gateway
+	metrics map[string]string // configuration -> EPP metrics URL (selector configurations)
 	stop    []func()
 }
 
@@ -137,26 +138,33 @@ func run(o options) error {
 	return r.write(abs(o.out), o.doc, abs)
 }
 
+// eppArgs: the benchmark reads the selector's classifier histogram from
+// the EPPs' metrics ports, in plain HTTP without Kubernetes auth.
+var eppArgs = []string{"--metrics-endpoint-auth=false"}
+
 func startSystem(ctx context.Context, root string) (*system, error) {
-	sys := &system{targets: map[string]*bench.Target{}}
+	sys := &system{targets: map[string]*bench.Target{}, metrics: map[string]string{}}
 	// The simulators' default context (1,024 tokens) would reject the
 	// 2,048-token prompts.
 	sb, err := sandbox.Start(ctx, sandbox.Options{
 		RepoRoot: root, EPPConfig: "config/semantic-epp.yaml", Out: os.Stdout,
 		SimArgs: []string{"--mode", "echo", "--max-num-seqs", "8", "--max-model-len", "32768"},
+		EPPArgs: eppArgs,
 	})
 	if err != nil {
 		return nil, err
 	}
 	sys.sb = sb
-	plain, err := sb.StartExtraEPP(ctx, "test/bench/config/plain.yaml", "epp-plain.log", nil)
+	plain, err := sb.StartExtraEPP(ctx, "test/bench/config/plain.yaml", "epp-plain.log", eppArgs)
 	if err != nil {
 		return sys, fmt.Errorf("plain EPP: %w", err)
 	}
-	linear, err := sb.StartExtraEPP(ctx, "test/bench/config/linear.yaml", "epp-linear.log", nil)
+	linear, err := sb.StartExtraEPP(ctx, "test/bench/config/linear.yaml", "epp-linear.log", eppArgs)
 	if err != nil {
 		return sys, fmt.Errorf("linear EPP: %w", err)
 	}
+	metricsURL := func(e *sandbox.EPP) string { return fmt.Sprintf("http://127.0.0.1:%d/metrics", e.MetricsPort) }
+	sys.metrics[bench.OneHop], sys.metrics[bench.OneHopLinear] = metricsURL(sb.EPP), metricsURL(linear)
 	routerAddr, err := sys.startRouter(ctx, root, sb.LogDir())
 	if err != nil {
 		return sys, err

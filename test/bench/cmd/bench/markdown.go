@@ -31,7 +31,7 @@ func (r *runner) markdown(rel string) string {
 	w("**Added latency** is what the gateway spent waiting on ext_proc processors per request (`AccessLogEntry.ExtProc`): the whole first-hop exchange, the EPP's request path (stream opened until the processed body is complete), its response-header round trip and the wait between the last response chunk sent and the EPP's end of stream; model-server time is excluded. ")
 	w("Prompts are dev-set texts cut to exactly N tokens of the shipped tokenizer plus a short unique tag (`q<n> `). Kinds: `explicit` (model `%s`), `auto-miss` (`auto`, a prompt never seen: the classifier runs), `auto-hit` (`auto`, one of %d repeated prompts: cache hits). ", explicitName, hitPrompts)
 	w("Latency phase: closed loop, one request at a time, %d rounds per scenario; each round sends a batch of %d requests (a quarter at ≥1,024 tokens) to each configuration, in an order that rotates every round. Ratios are the median over rounds of the per-round p50 ratio (paired), not ratios of pooled numbers. ", r.o.rounds, r.o.batch)
-	w("**The load generator, the gateways, the three EPPs, the router, the simulators and the API server share the 2 cores**, so absolute numbers include CPU contention; the loads are kept modest.\n\n")
+	w("**The load generator, the gateways, the three EPPs, the router, the simulators and the API server share the 2 cores**, so absolute numbers include CPU contention; the loads are kept modest. Other sessions' work also ran on the machine: load average (1, 5, 15 min) %s at the start, %s at the end.\n\n", r.loadAvg[0], r.loadAvg[1])
 
 	w("### Added latency, p50 / p99 (ms)\n\n| tokens | kind | plain | one-hop | one-hop-linear | two-hop (of which hop 1 p50) | errors |\n|---|---|---|---|---|---|---|\n")
 	for _, size := range r.o.sizes {
@@ -50,17 +50,18 @@ func (r *runner) markdown(rel string) string {
 			w(" %d of %d |\n", errs, r.total(size, kind))
 		}
 	}
-	w("\n### Paired ratios of p50 added latency (median over %d rounds)\n\n| tokens | kind | one-hop / two-hop | one-hop / plain | one-hop-linear / plain | one-hop − plain (ms) | classifier alone p50, ONNX / linear (ms) |\n|---|---|---|---|---|---|---|\n", r.o.rounds)
+	w("\n### Paired ratios of p50 added latency (median over %d rounds)\n\n| tokens | kind | one-hop / two-hop | one-hop / plain | one-hop-linear / plain | one-hop − plain (ms) | classifier alone p50, ONNX / linear (ms) | classifier inside the EPP, mean, ONNX / linear (ms) |\n|---|---|---|---|---|---|---|---|\n", r.o.rounds)
 	for _, size := range r.o.sizes {
 		for _, kind := range kinds {
 			diff := bench.Ms(bench.Percentile(r.cells[cellKey(bench.OneHop, size, kind)].extProc, 0.5)) - bench.Ms(bench.Percentile(r.cells[cellKey(bench.Plain, size, kind)].extProc, 0.5))
-			w("| %d | %s | %s | %s | %s | %s | %s / %s |\n", size, kind,
+			w("| %d | %s | %s | %s | %s | %s | %s / %s | %s / %s |\n", size, kind,
 				f2(r.pairedRatio(bench.OneHop, bench.TwoHop, size, kind)), f2(r.pairedRatio(bench.OneHop, bench.Plain, size, kind)),
 				f2(r.pairedRatio(bench.OneHopLinear, bench.Plain, size, kind)), f2(diff),
-				f2(bench.Ms(r.clfP50[classifier.BackendONNX][size])), f3(bench.Ms(r.clfP50[classifier.BackendLinear][size])))
+				f2(bench.Ms(r.clfP50[classifier.BackendONNX][size])), f3(bench.Ms(r.clfP50[classifier.BackendLinear][size])),
+				f2(bench.Ms(r.cells[cellKey(bench.OneHop, size, kind)].clfMean)), f3(bench.Ms(r.cells[cellKey(bench.OneHopLinear, size, kind)].clfMean)))
 		}
 	}
-	w("\n\"Classifier alone\": the same classifier (embedded model, no cache) called in the benchmark process on unseen prompts of that size, sequentially, in this run.\n\n")
+	w("\n\"Classifier alone\": the same classifier (embedded model, no cache) called back to back in the benchmark process on unseen prompts of that size, in this run. \"Inside the EPP\": the selector's own `%s` histogram (sum/count of successful classifications, cache hits included) over the scenario, read from the one-hop EPPs' metrics ports.\n\n", bench.ClassifierMetric)
 
 	w("### CPU seconds per 1,000 requests (latency phase)\n\nCPU time (`/proc/<pid>/stat` utime+stime) of the configuration's processes during its own batches, background work included (metrics scraping every 50 ms); two-hop = semantic-router + plain EPP.\n\n| tokens | kind | plain | one-hop | one-hop-linear | two-hop |\n|---|---|---|---|---|---|\n")
 	for _, size := range r.o.sizes {
@@ -135,6 +136,12 @@ func (r *runner) targets(b *strings.Builder) {
 		pl := bench.Ms(bench.Percentile(r.cells[cellKey(bench.Plain, size, kindMiss)].extProc, 0.5))
 		clf := bench.Ms(r.clfP50[classifier.BackendONNX][size])
 		w("| one-hop − plain ≤ classifier p50 + 0.2 ms, %d tokens | %s − %s = %s ms vs %s + 0.2 ms | %s |\n", size, f2(on), f2(pl), f2(on-pl), f2(clf), yes(on-pl <= clf+0.2))
+	}
+	for _, size := range r.o.sizes {
+		on := bench.Ms(bench.Mean(r.cells[cellKey(bench.OneHop, size, kindMiss)].extProc))
+		pl := bench.Ms(bench.Mean(r.cells[cellKey(bench.Plain, size, kindMiss)].extProc))
+		clf := bench.Ms(r.cells[cellKey(bench.OneHop, size, kindMiss)].clfMean)
+		w("| same with means and the classifier time measured inside the EPP, %d tokens | %s − %s = %s ms vs %s + 0.2 ms | %s |\n", size, f2(on), f2(pl), f2(on-pl), f2(clf), yes(on-pl <= clf+0.2))
 	}
 	for _, size := range r.o.sizes {
 		v := r.pairedRatio(bench.OneHop, bench.Plain, size, kindHit)

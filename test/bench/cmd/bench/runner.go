@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -34,6 +35,7 @@ type cell struct {
 	total     []time.Duration
 	roundP50  []float64 // ms, one per round
 	cpu       float64
+	clfMean   time.Duration // mean classifier time inside the EPP (its histogram), 0 if none ran
 	n, errors int
 	errSample string
 }
@@ -69,6 +71,7 @@ type runner struct {
 	procs    map[string]int // process name -> pid
 	procEnd  map[string]bench.ProcSample
 	duration time.Duration
+	loadAvg  [2]string // /proc/loadavg at start and end: other work on the machine
 }
 
 func cellKey(cfg string, size int, kind string) string {
@@ -77,6 +80,7 @@ func cellKey(cfg string, size int, kind string) string {
 
 func (r *runner) all(ctx context.Context) error {
 	t0 := time.Now()
+	r.loadAvg[0] = loadAvg()
 	tok, err := bench.Tokenizer()
 	if err != nil {
 		return err
@@ -120,8 +124,17 @@ func (r *runner) all(ctx context.Context) error {
 		}
 	}
 	r.duration = time.Since(t0)
+	r.loadAvg[1] = loadAvg()
 	fmt.Printf("[%s] done\n", r.duration.Round(time.Second))
 	return nil
+}
+
+func loadAvg() string {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Join(strings.Fields(string(raw))[:3], " ")
 }
 
 // reqs builds n requests of a kind for a configuration.
@@ -198,6 +211,10 @@ func (r *runner) latency(ctx context.Context) error {
 			batch = max(3, r.o.batch/4)
 		}
 		for _, kind := range kinds {
+			before, err := r.classifierHistograms(ctx)
+			if err != nil {
+				return err
+			}
 			for round := 0; round < r.o.rounds; round++ {
 				for i := range bench.Configs {
 					cfg := bench.Configs[(i+round)%len(bench.Configs)]
@@ -227,6 +244,15 @@ func (r *runner) latency(ctx context.Context) error {
 					c.cpu += b.CPUSeconds
 				}
 			}
+			after, err := r.classifierHistograms(ctx)
+			if err != nil {
+				return err
+			}
+			for cfg, a := range after {
+				if n := a[1] - before[cfg][1]; n > 0 {
+					r.cells[cellKey(cfg, size, kind)].clfMean = time.Duration((a[0] - before[cfg][0]) / n * float64(time.Second))
+				}
+			}
 			for _, cfg := range bench.Configs {
 				if c := r.cells[cellKey(cfg, size, kind)]; c.errors > 0 {
 					fmt.Printf("  %s: %d failed requests, e.g. %s\n", cfg, c.errors, c.errSample)
@@ -239,6 +265,20 @@ func (r *runner) latency(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// classifierHistograms returns the sum and count of successful
+// classifications of each selector EPP.
+func (r *runner) classifierHistograms(ctx context.Context) (map[string][2]float64, error) {
+	out := map[string][2]float64{}
+	for cfg, url := range r.sys.metrics {
+		sum, count, err := bench.HistogramSumCount(ctx, url, bench.ClassifierMetric, `outcome="ok"`)
+		if err != nil {
+			return nil, fmt.Errorf("%s classifier metrics: %w", cfg, err)
+		}
+		out[cfg] = [2]float64{sum, count}
+	}
+	return out, nil
 }
 
 // classifierAlone times the classifier in this process with the one-hop
