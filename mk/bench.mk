@@ -2,7 +2,8 @@
 #   make bench   plain EPP vs one-hop vs two-hop through the Envoy-like gateway and the
 #                sandbox's simulated model servers, side by side in one run (A/B rounds);
 #                writes docs/results/bench-cpu/ and the system section of docs/benchmarks.md.
-#                About 8-10 minutes on the 2-core machine. Needs root (network namespaces)
+#                About 8.5 minutes on the 2-core machine with the default 5-minute memory soak,
+#                13.5 with BENCH_ARGS="-soak 10m" (issue 7's 10-minute run). Needs root (network namespaces)
 #                and the shared data set (../shared/data/domain/dev.jsonl).
 #   BENCH_ARGS   extra flags for the bench command, e.g. "-soak 10m" or "-sizes 128 -rounds 4"
 
