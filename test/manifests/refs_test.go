@@ -60,27 +60,13 @@ func (s objectSet) eppDeployments() []*unstructured.Unstructured {
 // flagValue returns the value of --name in args ("--name v" or "--name=v"),
 // with $(VAR) references expanded from the container's literal env.
 func flagValue(c map[string]any, name string) (string, bool) {
-	args, _, _ := unstructured.NestedStringSlice(c, "args")
-	env := map[string]string{}
-	es, _, _ := unstructured.NestedSlice(c, "env")
-	for _, e := range es {
-		m := e.(map[string]any)
-		if v, ok := m["value"].(string); ok {
-			env[m["name"].(string)] = v
-		}
-	}
-	expand := func(v string) string {
-		for k, val := range env {
-			v = strings.ReplaceAll(v, "$("+k+")", val)
-		}
-		return v
-	}
+	args := expandedArgs(c)
 	for i, a := range args {
 		if a == "--"+name && i+1 < len(args) {
-			return expand(args[i+1]), true
+			return args[i+1], true
 		}
 		if v, ok := strings.CutPrefix(a, "--"+name+"="); ok {
-			return expand(v), true
+			return v, true
 		}
 	}
 	return "", false

@@ -15,7 +15,6 @@ never overwritten without --force.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import sys
@@ -25,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from . import data, labels as lbl, text
+from .encoder import file_sha256
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 OUTPUT = "logits"
@@ -33,14 +33,6 @@ MODEL_FILES = ("model.onnx", "tokenizer.json", "category_mapping.json", "model_i
 
 class ExportError(Exception):
     """Export refused or a check failed."""
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def check_target(out: Path, force: bool) -> None:
@@ -132,7 +124,7 @@ def write_dir(out: Path, onnx_file: Path, tokenizer_src: Path, meta: dict, info:
         shutil.copyfile(onnx_file, tmp / "model.onnx")
         text.write_shipped_tokenizer(tokenizer_src, tmp / "tokenizer.json", meta["max_len"])
         lbl.write_category_mapping(meta["labels"], tmp / "category_mapping.json")
-        info = dict(info, files={f: sha256(tmp / f) for f in ("model.onnx", "tokenizer.json", "category_mapping.json")})
+        info = dict(info, files={f: file_sha256(tmp / f) for f in ("model.onnx", "tokenizer.json", "category_mapping.json")})
         (tmp / "model_info.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
         if out.exists():
             shutil.rmtree(out)

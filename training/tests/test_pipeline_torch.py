@@ -22,6 +22,7 @@ else:
     transformers = pytest.importorskip("transformers", reason="transformers not installed (full tier)")
 
 from domainclf import data, export, model as mdl, train  # noqa: E402
+from domainclf.encoder import file_sha256  # noqa: E402
 from conftest import SHIPPED  # noqa: E402
 
 
@@ -94,7 +95,7 @@ def test_export_parity_int8_and_force(tiny_encoder, tiny_data, tmp_path):
         assert sorted(p.name for p in d.iterdir()) == sorted(export.MODEL_FILES)
     info = json.loads((fp32 / "model_info.json").read_text())
     assert info["parity"]["fp32_max_abs_diff"] <= 1e-3
-    assert info["files"]["model.onnx"] == export.sha256(fp32 / "model.onnx")
+    assert info["files"]["model.onnx"] == file_sha256(fp32 / "model.onnx")
 
     # ONNX Runtime on the exported graph agrees with PyTorch on new inputs of other shapes.
     import onnxruntime as ort
