@@ -1,6 +1,8 @@
 # The default ONNX domain classifier (models/domain-minilm) and its Python pipeline (training/).
-#   make model          fine-tune all-MiniLM-L6-v2 on ../shared/data/domain/train.jsonl, export fp32
-#                       (.cache/models/domain-minilm-fp32) and int8 (models/domain-minilm, embedded).
+#   make model          fine-tune all-MiniLM-L6-v2 on ../shared/data/domain/train.jsonl (6-layer
+#                       teacher), distil it into the 3-layer student, export the student int8
+#                       (models/domain-minilm, embedded, with its ensemble.json) and fp32/fp16 GPU
+#                       graphs (.cache/models/domain-minilm-fp32, -fp16).
 #                       Refuses to replace the shipped model unless FORCE=1. GPU if torch sees one,
 #                       else CPU (see docs/model-card.md for the time it takes).
 #   make model-compare  TF-IDF+SVM, the Go linear backend, fp32 and int8 on dev.jsonl, with latency
@@ -13,11 +15,22 @@ MODEL_VENV       := $(CACHE_DIR)/training-venv
 MODEL_PY         := $(MODEL_VENV)/bin/python
 MODEL_SHIPPED    := models/domain-minilm
 MODEL_FP32       := $(CACHE_DIR)/models/domain-minilm-fp32
-MODEL_CKPT       := $(CACHE_DIR)/models/domain-minilm-ckpt
+MODEL_FP16       := $(CACHE_DIR)/models/domain-minilm-fp16
+MODEL_CKPT       := $(CACHE_DIR)/models/domain-minilm3-ckpt
+MODEL_TEACHER    := $(CACHE_DIR)/models/domain-minilm-ckpt
+MODEL_TEACHER_FP32 := $(CACHE_DIR)/models/domain-minilm6-fp32
+MODEL_TEACHER_INT8 := $(CACHE_DIR)/models/domain-minilm6-int8
+MODEL_TEACHER_LOGITS := $(CACHE_DIR)/models/domain-minilm6-train-logits.npy
 MODEL_ENCODER    := $(CACHE_DIR)/encoders/all-MiniLM-L6-v2
 MODEL_TEST_TORCH ?= 1
-# The shipped recipe (docs/model-card.md); seeds are fixed.
+# The shipped recipe (docs/model-card.md); seeds are fixed. The teacher is the
+# 6-layer model; the student keeps its layers 0, 2 and 5 and learns both the
+# labels and the teacher's int8 logits on train.jsonl.
 MODEL_TRAIN_ARGS ?= --epochs 6 --lr 1e-4 --max-len 128 --pooling mean --seed 2
+MODEL_STUDENT_ARGS ?= --layer-map 0,2,5 --epochs 6 --lr 1e-4 --max-len 128 --pooling mean --seed 2 \
+                      --distill-alpha 0.5 --distill-temp 2
+# The shipped default combines the student with the linear model (ensemble.json).
+MODEL_ENSEMBLE_ARGS ?= --ensemble-weight 0.5 --ensemble-member ../domain-linear=0.5
 MODEL_ENV        := cd training && HF_HUB_OFFLINE=1 DOMAIN_DATA_DIR=$(DATA_DIR)/domain
 
 TEST_TARGETS += model-test
@@ -43,14 +56,21 @@ model-encoder: $(MODEL_VENV)/.light
 model: model-data-check $(MODEL_VENV)/.full model-encoder ## Retrain and export the embedded ONNX model (FORCE=1 to replace it)
 	@if [ -f $(MODEL_SHIPPED)/model.onnx ] && [ -z "$(FORCE)" ]; then \
 	  echo "$(MODEL_SHIPPED) already holds a model; run 'make model FORCE=1' to rebuild and replace it" >&2; exit 1; fi
-	$(MODEL_ENV) $(MODEL_PY) -m domainclf.train --encoder $(MODEL_ENCODER) --out $(MODEL_CKPT) $(MODEL_TRAIN_ARGS)
-	$(MODEL_ENV) $(MODEL_PY) -m domainclf.export --ckpt $(MODEL_CKPT) --encoder $(MODEL_ENCODER) \
-	  --out $(MODEL_FP32) --int8-out $(CURDIR)/$(MODEL_SHIPPED) $(if $(FORCE),--force)
+	$(MODEL_ENV) $(MODEL_PY) -m domainclf.train --encoder $(MODEL_ENCODER) --out $(MODEL_TEACHER) $(MODEL_TRAIN_ARGS)
+	$(MODEL_ENV) $(MODEL_PY) -m domainclf.export --ckpt $(MODEL_TEACHER) --encoder $(MODEL_ENCODER) \
+	  --out $(MODEL_TEACHER_FP32) --int8-out $(MODEL_TEACHER_INT8) --force
+	$(MODEL_ENV) $(MODEL_PY) -m domainclf.logits $(MODEL_TEACHER_INT8) --split train --out $(MODEL_TEACHER_LOGITS)
+	$(MODEL_ENV) $(MODEL_PY) -m domainclf.train --encoder $(MODEL_TEACHER_INT8) --init $(MODEL_TEACHER) \
+	  --teacher-logits $(MODEL_TEACHER_LOGITS) --out $(MODEL_CKPT) $(MODEL_STUDENT_ARGS)
+	$(MODEL_ENV) $(MODEL_PY) -m domainclf.export --ckpt $(MODEL_CKPT) --encoder $(MODEL_TEACHER_INT8) \
+	  --out $(MODEL_FP32) --fp16-out $(MODEL_FP16) --int8-out $(CURDIR)/$(MODEL_SHIPPED) $(MODEL_ENSEMBLE_ARGS) \
+	  $(if $(FORCE),--force)
 	$(MODEL_ENV) $(MODEL_PY) -m domainclf.evaluate $(MODEL_FP32) $(CURDIR)/$(MODEL_SHIPPED) --record
 
 model-compare: model-data-check $(MODEL_VENV)/.light ## Compare TF-IDF, linear (Go), fp32 and int8 on dev.jsonl in one run
 	CGO_ENABLED=1 $(GO) build -o $(BIN)/classify ./cmd/classify
 	$(MODEL_ENV) $(MODEL_PY) -m domainclf.compare --shipped $(CURDIR)/$(MODEL_SHIPPED) --fp32 $(MODEL_FP32) \
+	  $(if $(wildcard $(MODEL_TEACHER_INT8)/model.onnx),--teacher $(MODEL_TEACHER_INT8)) \
 	  --classify $(BIN)/classify --out $(CACHE_DIR)/model-compare.json
 
 model-test: model-data-check $(MODEL_VENV)/.light $(if $(filter 1,$(MODEL_TEST_TORCH)),$(MODEL_VENV)/.full) ## Python pipeline tests

@@ -1,7 +1,9 @@
 """One-run comparison on dev.jsonl: TF-IDF + linear SVM, the Go linear backend,
-the Go ONNX backend and the ONNX models (fp32, int8) through ONNX Runtime in Python.
+the Go default (the shipped ONNX model with its ensemble.json: ONNX + linear),
+the ONNX model alone, and the ONNX models (fp32, int8, and the 6-layer teacher)
+through ONNX Runtime in Python.
 
-    python -m domainclf.compare --shipped DIR [--fp32 DIR] [--classify bin/classify] [--out FILE.json]
+    python -m domainclf.compare --shipped DIR [--fp32 DIR] [--teacher DIR] [--classify bin/classify] [--out FILE.json]
 
 Latency: ONNX models are timed at batch 1 and exactly 32 and 128 tokens
 (2 intra-op threads); TF-IDF per dev question; the Go backends report the
@@ -20,9 +22,9 @@ from pathlib import Path
 from . import baseline, data, evaluate
 
 
-def go_eval(classify: str, backend: str, model: str, dev_file: Path) -> dict:
+def go_eval(classify: str, backend: str, model: str, dev_file: Path, *extra: str) -> dict:
     """Runs `classify eval` and parses its accuracy, macro-F1 and p50 latency."""
-    cmd = [classify, "eval", "--backend", backend, "--data", str(dev_file)]
+    cmd = [classify, "eval", "--backend", backend, "--data", str(dev_file), *extra]
     if model:
         cmd += ["--model", model]
     try:
@@ -50,6 +52,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--shipped", required=True, help="int8 model directory (the embedded model)")
     p.add_argument("--fp32", default=None, help="fp32 model directory (built by make model)")
+    p.add_argument("--teacher", default=None, help="the 6-layer teacher's int8 directory (built by make model)")
     p.add_argument("--classify", default=None, help="path of the classify binary (Go backends)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--iters", type=int, default=200)
@@ -67,9 +70,15 @@ def main(argv=None) -> int:
                                                "p50_ms": tf["latency"]["p50_ms"]}
     if args.classify:
         rows["linear (Go, classify eval)"] = go_eval(args.classify, "linear", "", d / "dev.jsonl")
-        rows["minilm int8 (Go onnx backend, classify eval)"] = go_eval(args.classify, "onnx", args.shipped, d / "dev.jsonl")
-    models = [("minilm fp32 (onnxruntime, Python)", args.fp32), ("minilm int8 (onnxruntime, Python)", args.shipped)]
+        rows["default: minilm3 int8 + linear (Go, classify eval)"] = go_eval(args.classify, "onnx", args.shipped,
+                                                                               d / "dev.jsonl")
+        rows["minilm3 int8 alone (Go, classify eval --no-ensemble)"] = go_eval(args.classify, "onnx", args.shipped,
+                                                                               d / "dev.jsonl", "--no-ensemble")
+    models = [("minilm3 fp32 (onnxruntime, Python)", args.fp32), ("minilm3 int8 (onnxruntime, Python)", args.shipped),
+              ("minilm6 int8 teacher (onnxruntime, Python)", args.teacher)]
     for name, path in models:
+        if not path and name.startswith("minilm6"):
+            continue
         if not path or not Path(path).is_dir():
             rows[name] = {"error": f"model directory {path} not found (run make model)"}
             continue

@@ -61,6 +61,16 @@ def keep_layers(model: DomainClassifier, n: int) -> None:
     model.encoder.config.num_hidden_layers = n
 
 
+def select_layers(model: DomainClassifier, indices: list[int]) -> None:
+    """Keeps the encoder layers at indices, in that order (e.g. every other
+    layer: a student initialised across the teacher's depth)."""
+    layers = model.encoder.encoder.layer
+    if not indices or any(not 0 <= i < len(layers) for i in indices) or len(set(indices)) != len(indices):
+        raise ValueError(f"layer indices {indices} must be distinct and within 0..{len(layers) - 1}")
+    model.encoder.encoder.layer = nn.ModuleList([layers[i] for i in indices])
+    model.encoder.config.num_hidden_layers = len(indices)
+
+
 def save(model: DomainClassifier, out_dir: str | Path, meta: dict) -> None:
     """Writes config.json (encoder), classifier.pt (all weights) and meta.json."""
     out = Path(out_dir)

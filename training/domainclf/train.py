@@ -125,8 +125,17 @@ def train(args) -> dict:
     if len(pool) != len(train_ds):
         print(f"oversampling {args.oversample}: {len(pool)} rows per epoch from {len(train_ds)}", flush=True)
     tok = text.load_tokenizer(Path(args.encoder) / "tokenizer.json", args.max_len)
-    model = mdl.from_pretrained(args.encoder, len(data.LABELS), pooling=args.pooling, dropout=args.dropout)
-    if args.layers:
+    if args.init:
+        # Start from a trained classifier (e.g. the shipped one) instead of the
+        # pretrained encoder: a smaller student keeps the layers it is given.
+        model, init_meta = mdl.load(args.init, attn="sdpa")
+        if init_meta["pooling"] != args.pooling:
+            raise SystemExit(f"--init {args.init} uses {init_meta['pooling']} pooling, not {args.pooling}")
+    else:
+        model = mdl.from_pretrained(args.encoder, len(data.LABELS), pooling=args.pooling, dropout=args.dropout)
+    if args.layer_map:
+        mdl.select_layers(model, [int(i) for i in args.layer_map.split(",")])
+    elif args.layers:
         mdl.keep_layers(model, args.layers)
     model.to(device)
     opt = torch.optim.AdamW(param_groups(model, args.lr, args.weight_decay, args.layer_decay),
@@ -218,6 +227,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-len", type=int, default=128)
     p.add_argument("--pooling", choices=mdl.POOLINGS, default="mean")
     p.add_argument("--layers", type=int, default=0, help="keep only the first N encoder layers (0 = all)")
+    p.add_argument("--layer-map", default=None,
+                   help="keep these encoder layers, in order (e.g. 0,2,4); overrides --layers")
+    p.add_argument("--init", default=None,
+                   help="checkpoint folder (domainclf.train output) to start from instead of --encoder's weights")
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0 = torch default)")

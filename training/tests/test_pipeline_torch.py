@@ -122,6 +122,62 @@ def test_export_parity_int8_and_force(tiny_encoder, tiny_data, tmp_path):
     assert export.main(args + ["--force"]) == 0
 
 
+def test_student_from_init_with_layer_map(tiny_encoder, tiny_data, tmp_path):
+    """The distillation recipe: start from a trained checkpoint, keep chosen layers, learn teacher logits."""
+    teacher = tmp_path / "teacher"
+    assert run_train(tiny_encoder, teacher, "--max-steps", "2") == 0
+    n_train = len(data.load_split("train").texts)
+    logits = tmp_path / "logits.npy"
+    np.save(logits, np.random.default_rng(0).normal(size=(n_train, len(data.LABELS))).astype(np.float16))
+    student = tmp_path / "student"
+    assert run_train(tiny_encoder, student, "--init", str(teacher), "--layer-map", "1",
+                     "--teacher-logits", str(logits), "--max-steps", "2") == 0
+    t, _ = mdl.load(teacher)
+    s, meta = mdl.load(student)
+    assert len(s.encoder.encoder.layer) == 1 and meta["recipe"]["layer_map"] == "1"
+    # Initialised from the teacher's layer 1, then trained: same shapes, close but not equal values.
+    tw = t.encoder.encoder.layer[1].output.dense.weight
+    sw = s.encoder.encoder.layer[0].output.dense.weight
+    assert tw.shape == sw.shape and not torch.equal(tw, sw)
+    assert torch.allclose(tw, sw, atol=0.05)
+
+
+@pytest.mark.parametrize("indices", [[], [2], [0, 0], [-1]])
+def test_select_layers_rejects_bad_indices(tiny_encoder, indices):
+    m = mdl.from_pretrained(tiny_encoder, len(data.LABELS))
+    with pytest.raises(ValueError, match="layer indices"):
+        mdl.select_layers(m, indices)
+
+
+def test_export_graph_forms_and_ensemble(tiny_encoder, tiny_data, tmp_path):
+    """CPU int8: fused attention, no SkipLayerNormalization; GPU fp16 written; ensemble.json beside int8."""
+    import onnx
+
+    ckpt = tmp_path / "ckpt"
+    assert run_train(tiny_encoder, ckpt, "--max-steps", "2") == 0
+    out = {k: tmp_path / k for k in ("fp32", "int8", "fp16")}
+    assert export.main(["--ckpt", str(ckpt), "--encoder", str(tiny_encoder), "--out", str(out["fp32"]),
+                        "--int8-out", str(out["int8"]), "--fp16-out", str(out["fp16"]), "--fixtures", "8",
+                        "--int8-agreement", "0", "--ensemble-member", "../domain-linear=0.25",
+                        "--ensemble-weight", "0.75"]) == 0
+    ops = {k: {n.op_type for n in onnx.load(str(d / "model.onnx")).graph.node} for k, d in out.items()}
+    assert "Attention" in ops["fp32"] and "QAttention" in ops["int8"]
+    assert "SkipLayerNormalization" not in ops["int8"]
+    fp16 = onnx.load(str(out["fp16"] / "model.onnx"))
+    assert any(t.data_type == onnx.TensorProto.FLOAT16 for t in fp16.graph.initializer)
+    assert fp16.graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    ens = json.loads((out["int8"] / export.ENSEMBLE_FILE).read_text())
+    assert ens == {"combine": export.ENSEMBLE_COMBINE,
+                   "members": [{"model": ".", "weight": 0.75}, {"model": "../domain-linear", "weight": 0.25}]}
+    assert not (out["fp32"] / export.ENSEMBLE_FILE).exists()
+
+
+@pytest.mark.parametrize("member", ["../x", "../x=0", "=1", "../x=abc"])
+def test_ensemble_spec_rejects_bad_members(member):
+    with pytest.raises(export.ExportError, match="DIR=WEIGHT"):
+        export.ensemble_spec(0.5, [member])
+
+
 def test_export_fails_when_parity_fails(tiny_encoder, tiny_data, tmp_path):
     ckpt = tmp_path / "ckpt"
     assert run_train(tiny_encoder, ckpt, "--max-steps", "1") == 0
