@@ -19,13 +19,26 @@ import (
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/batching"
 )
 
+type benchModel struct{ name, dir, howToGet string }
+
 // benchModels are the model directories the benchmarks run on. Only the
 // committed tiny model is required; the others are used when present.
-var benchModels = []struct{ name, dir, howToGet string }{
+// BENCH_MODELS adds more: "name=dir,name2=dir2" (candidate models).
+var benchModels = append([]benchModel{
 	{"tiny", "testdata/tiny", ""},
 	{"minilm-bench", "../../../.cache/onnx-bench/minilm", "make onnx-bench-model"},
 	{"minilm-bench-int8", "../../../.cache/onnx-bench/minilm-int8", "make onnx-bench-model"},
 	{"shipped", "../../../models/domain-minilm", "the trained model (training/)"},
+}, extraBenchModels()...)
+
+func extraBenchModels() []benchModel {
+	var out []benchModel
+	for _, kv := range strings.Split(os.Getenv("BENCH_MODELS"), ",") {
+		if name, dir, ok := strings.Cut(kv, "="); ok {
+			out = append(out, benchModel{name, dir, "BENCH_MODELS"})
+		}
+	}
+	return out
 }
 
 func loadBench(b *testing.B, dir, howToGet string, maxSeq int) *Classifier {
@@ -170,8 +183,18 @@ func BenchmarkHugeText(b *testing.B) {
 }
 
 // benchConcurrency is 1/8/64 concurrent callers, plus 256 when
-// BENCH_DEVICE=cuda (a GPU needs more in flight to fill its batches).
+// BENCH_DEVICE=cuda (a GPU needs more in flight to fill its batches);
+// BENCH_CONCURRENCY="a,b,c" replaces the list.
 func benchConcurrency() []int {
+	if list := os.Getenv("BENCH_CONCURRENCY"); list != "" {
+		var out []int
+		for _, f := range strings.Split(list, ",") {
+			if n, err := strconv.Atoi(f); err == nil && n > 0 {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
 	if os.Getenv("BENCH_DEVICE") == "cuda" {
 		return []int{1, 8, 64, 256}
 	}

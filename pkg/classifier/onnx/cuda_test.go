@@ -3,7 +3,10 @@
 package onnx
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
+	"math"
 	"os"
 	"testing"
 
@@ -54,4 +57,77 @@ func TestCUDAParity(t *testing.T) {
 			t.Errorf("batch row %d: cuda logits %v, want %v", i, l, ref.Rows[i].Logits)
 		}
 	}
+}
+
+// TestCUDAModelAgreement checks a GPU model (SEMANTIC_EPP_CUDA_MODEL, e.g.
+// the fp16 export) on CUDA against a reference model on the CPU
+// (SEMANTIC_EPP_CPU_MODEL, the fp32 export) over the "text" of every line
+// of SEMANTIC_EPP_PARITY_DATA (JSONL): labels must agree on at least 99.5%
+// of the texts and no probability may move by more than 0.05.
+func TestCUDAModelAgreement(t *testing.T) {
+	gpuDir, cpuDir, data := os.Getenv("SEMANTIC_EPP_CUDA_MODEL"), os.Getenv("SEMANTIC_EPP_CPU_MODEL"), os.Getenv("SEMANTIC_EPP_PARITY_DATA")
+	if !cudaRequested() || gpuDir == "" || cpuDir == "" || data == "" {
+		t.Skipf("set %s=1, SEMANTIC_EPP_CUDA_MODEL, SEMANTIC_EPP_CPU_MODEL and SEMANTIC_EPP_PARITY_DATA", CUDATestEnv)
+	}
+	requireRuntime(t)
+	ctx := context.Background()
+	gpu, err := Load(ctx, classifier.Config{Device: "cuda", CUDAFallback: "fail"}, os.DirFS(gpuDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = gpu.Close() }()
+	cpu, err := Load(ctx, classifier.Config{}, os.DirFS(cpuDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cpu.Close() }()
+	texts := readTexts(t, data)
+	var agree int
+	var worst float64
+	for _, text := range texts {
+		g, err := gpu.Classify(ctx, text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := cpu.Classify(ctx, text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.Label == c.Label {
+			agree++
+		}
+		for i := range g.Scores {
+			worst = max(worst, math.Abs(float64(g.Scores[i]-c.Scores[i])))
+		}
+	}
+	rate := float64(agree) / float64(len(texts))
+	t.Logf("%d texts: label agreement %.4f, max |Δprobability| %.4f", len(texts), rate, worst)
+	if rate < 0.995 || worst > 0.05 {
+		t.Errorf("GPU model disagrees with the CPU reference: agreement %.4f (want ≥ 0.995), max |Δp| %.4f (want ≤ 0.05)", rate, worst)
+	}
+}
+
+func readTexts(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	var texts []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		var row struct {
+			Text string `json:"text"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		texts = append(texts, row.Text)
+	}
+	if err := sc.Err(); err != nil || len(texts) == 0 {
+		t.Fatalf("%s: %d texts, %v", path, len(texts), err)
+	}
+	return texts
 }
