@@ -40,6 +40,10 @@ type Config struct {
 	LibraryPath string `json:"libraryPath,omitempty"`
 	// IntraOpThreads is ONNX Runtime's intra-op thread count; 0 = its default.
 	IntraOpThreads int `json:"intraOpThreads,omitempty"`
+	// IntraOpSpinning lets ONNX Runtime's intra-op threads spin between
+	// operators (its own default). Off by default here: spinning threads slow
+	// the classifier down when other work shares the cores.
+	IntraOpSpinning bool `json:"intraOpSpinning,omitempty"`
 	// MaxBatchSize bounds dynamic micro-batches; 0 or 1 disables batching.
 	MaxBatchSize int `json:"maxBatchSize,omitempty"`
 	// MaxBatchWait is how long a batch may wait to fill, e.g. "1ms".

@@ -48,9 +48,11 @@ func loadBench(b *testing.B, dir, howToGet string, maxSeq int) *Classifier {
 		b.Skipf("%s absent (%s)", dir, howToGet)
 	}
 	// BENCH_INTRA_OP_THREADS sets ONNX Runtime's intra-op threads (default:
-	// its own choice, one per core); BENCH_DEVICE=cuda runs on the GPU.
+	// its own choice, one per core); BENCH_DEVICE=cuda runs on the GPU;
+	// BENCH_SPINNING=1 lets the intra-op threads spin (off by default).
 	threads, _ := strconv.Atoi(os.Getenv("BENCH_INTRA_OP_THREADS"))
-	cfg := classifier.Config{IntraOpThreads: threads, Device: os.Getenv("BENCH_DEVICE"), CUDAFallback: "fail"}
+	cfg := classifier.Config{IntraOpThreads: threads, Device: os.Getenv("BENCH_DEVICE"), CUDAFallback: "fail",
+		IntraOpSpinning: os.Getenv("BENCH_SPINNING") == "1"}
 	c, err := LoadWithOptions(context.Background(), cfg, os.DirFS(dir), Options{MaxSeqLen: maxSeq})
 	if err != nil {
 		b.Fatal(err)
