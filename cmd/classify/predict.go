@@ -22,6 +22,7 @@ import (
 // modelFlags are the flags every command that loads a classifier takes.
 type modelFlags struct {
 	model, backend, device, library string
+	noEnsemble                      bool
 }
 
 func (m *modelFlags) register(fs *flag.FlagSet) {
@@ -29,12 +30,17 @@ func (m *modelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&m.backend, "backend", "", "classifier backend: onnx or linear (default: onnx when available, else linear)")
 	fs.StringVar(&m.device, "device", "", "ONNX execution provider: cpu or cuda (default cpu)")
 	fs.StringVar(&m.library, "onnx-library", "", "path of libonnxruntime.so (default: $ONNXRUNTIME_LIB, then the make cache)")
+	fs.BoolVar(&m.noEnsemble, "no-ensemble", false, "use the ONNX model alone, ignoring its directory's ensemble.json")
 }
 
 // load loads the classifier, logging the backend choice to stderr.
 func (m *modelFlags) load(ctx context.Context, stderr io.Writer) (classifier.Classifier, error) {
 	log := funcr.New(func(prefix, args string) { fmt.Fprintln(stderr, "classify:", args) }, funcr.Options{})
 	cfg := classifier.Config{Backend: m.backend, ModelDir: m.model, Device: m.device, LibraryPath: m.library}
+	if m.noEnsemble {
+		off := false
+		cfg.Ensemble = &off
+	}
 	return loader.Load(logr.NewContext(ctx, log), cfg)
 }
 

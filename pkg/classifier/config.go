@@ -50,6 +50,10 @@ type Config struct {
 	MaxBatchWait Duration `json:"maxBatchWait,omitempty"`
 	// CacheSize is the number of results kept in the LRU cache; 0 disables it.
 	CacheSize int `json:"cacheSize,omitempty"`
+	// Ensemble, nil or true, combines the ONNX model with the models its
+	// directory's ensemble.json names (the embedded default: with the linear
+	// model); false uses the ONNX model alone.
+	Ensemble *bool `json:"ensemble,omitempty"`
 }
 
 // Duration is a time.Duration that reads and writes JSON as a Go duration

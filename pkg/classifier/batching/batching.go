@@ -86,6 +86,15 @@ func New(inner classifier.Classifier, o Options) *Batcher {
 // Labels returns the backend's labels.
 func (b *Batcher) Labels() []string { return b.inner.Labels() }
 
+// Device is the wrapped classifier's device ("cpu", "cuda") when it reports
+// one, else "".
+func (b *Batcher) Device() string {
+	if d, ok := b.inner.(interface{ Device() string }); ok {
+		return d.Device()
+	}
+	return ""
+}
+
 // Classify queues text and waits for its batch.
 func (b *Batcher) Classify(ctx context.Context, text string) (classifier.Result, error) {
 	if err := ctx.Err(); err != nil {

@@ -77,7 +77,9 @@ func Validate(cfg classifier.Config) error {
 // Load validates cfg and returns the classifier it describes:
 //
 //   - backend "linear": the pure-Go model of modelDir;
-//   - backend "onnx": the ONNX model of modelDir, or an error;
+//   - backend "onnx": the ONNX model of modelDir, or an error; when the
+//     directory has an ensemble.json (the embedded default does), the ONNX
+//     model combined with the members it names, unless ensemble is false;
 //   - backend "" (or "auto"): ONNX when its runtime library and model load,
 //     else the linear model, with the reason logged (controller-runtime logger from ctx);
 //     a modelDir holding a linear model and no *.onnx file loads linear
@@ -114,7 +116,7 @@ func loadBackend(ctx context.Context, cfg classifier.Config) (classifier.Classif
 		if err != nil {
 			return nil, fmt.Errorf("classifier backend onnx: %w", err)
 		}
-		return c, nil
+		return withEnsemble(ctx, cfg, fsys, c)
 	}
 	// Auto.
 	logger := log.FromContext(ctx)
@@ -126,7 +128,9 @@ func loadBackend(ctx context.Context, cfg classifier.Config) (classifier.Classif
 		var c classifier.Classifier
 		if c, err = loadONNX(ctx, cfg, fsys); err == nil {
 			logger.Info("classifier: using the ONNX backend", "modelDir", modelDirName(cfg))
-			return c, nil
+			// A broken ensemble.json is a configuration error, not a reason
+			// to fall back to the linear model.
+			return withEnsemble(ctx, cfg, fsys, c)
 		}
 	}
 	c, lerr := loadLinear(cfg)

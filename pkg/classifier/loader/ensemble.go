@@ -1,0 +1,171 @@
+package loader
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/semantic-epp/semantic-epp/models"
+	"github.com/semantic-epp/semantic-epp/pkg/classifier"
+	"github.com/semantic-epp/semantic-epp/pkg/classifier/ensemble"
+	"github.com/semantic-epp/semantic-epp/pkg/classifier/linear"
+)
+
+// EnsembleFile, in an ONNX model directory, combines that model with other
+// model directories (docs/classifier.md). The shipped default uses it to join
+// the ONNX model and the linear model.
+const EnsembleFile = "ensemble.json"
+
+// EnsembleCombine is the only combination rule (informative in the file).
+const EnsembleCombine = "weighted mean of log-probabilities"
+
+// selfMember names the ONNX model directory itself in ensemble.json.
+const selfMember = "."
+
+type ensembleSpec struct {
+	Combine string           `json:"combine"`
+	Members []ensembleMember `json:"members"`
+}
+
+type ensembleMember struct {
+	Model  string  `json:"model"`
+	Weight float64 `json:"weight"`
+}
+
+// readEnsemble returns the ensemble.json of fsys, or nil when there is none.
+func readEnsemble(fsys fs.FS) (*ensembleSpec, error) {
+	data, err := fs.ReadFile(fsys, EnsembleFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", EnsembleFile, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var spec ensembleSpec
+	if err := dec.Decode(&spec); err != nil {
+		return nil, fmt.Errorf("%s: %w", EnsembleFile, err)
+	}
+	if spec.Combine != "" && spec.Combine != EnsembleCombine {
+		return nil, fmt.Errorf("%s: combine %q: only %q is supported", EnsembleFile, spec.Combine, EnsembleCombine)
+	}
+	if len(spec.Members) < 2 {
+		return nil, fmt.Errorf("%s: members: %d given, want at least 2", EnsembleFile, len(spec.Members))
+	}
+	self := 0
+	for i, m := range spec.Members {
+		if m.Model == "" {
+			return nil, fmt.Errorf("%s: members[%d].model: empty", EnsembleFile, i)
+		}
+		if m.Model == selfMember {
+			self++
+		}
+		if !(m.Weight > 0) {
+			return nil, fmt.Errorf("%s: members[%d].weight: %v, want > 0", EnsembleFile, i, m.Weight)
+		}
+	}
+	if self != 1 {
+		return nil, fmt.Errorf("%s: members: %d entries are %q (this model), want exactly 1", EnsembleFile, self, selfMember)
+	}
+	return &spec, nil
+}
+
+// withEnsemble returns c combined as fsys's ensemble.json says, or c itself
+// when there is no such file or cfg.Ensemble is false. On error c is closed.
+func withEnsemble(ctx context.Context, cfg classifier.Config, fsys fs.FS, c classifier.Classifier) (classifier.Classifier, error) {
+	if cfg.Ensemble != nil && !*cfg.Ensemble {
+		return c, nil
+	}
+	spec, err := readEnsemble(fsys)
+	if err != nil || spec == nil {
+		if err != nil {
+			_ = c.Close()
+		}
+		return c, err
+	}
+	var members []ensemble.Member
+	fail := func(err error) (classifier.Classifier, error) {
+		for _, m := range members {
+			_ = m.Classifier.Close()
+		}
+		if len(members) == 0 || members[0].Classifier != c {
+			_ = c.Close()
+		}
+		return nil, err
+	}
+	for i, m := range spec.Members {
+		if m.Model == selfMember {
+			members = append(members, ensemble.Member{Name: modelDirName(cfg), Classifier: c, Weight: m.Weight})
+			continue
+		}
+		name, mfs, err := memberFS(cfg, m.Model)
+		if err != nil {
+			return fail(fmt.Errorf("%s: members[%d].model: %w", EnsembleFile, i, err))
+		}
+		mc, err := loadMember(ctx, cfg, mfs)
+		if err != nil {
+			return fail(fmt.Errorf("%s: members[%d] (%s): %w", EnsembleFile, i, name, err))
+		}
+		members = append(members, ensemble.Member{Name: name, Classifier: mc, Weight: m.Weight})
+	}
+	// The ONNX model leads: its label order and device are the ensemble's.
+	for i := range members {
+		if members[i].Classifier == c {
+			members[0], members[i] = members[i], members[0]
+		}
+	}
+	e, err := ensemble.New(members)
+	if err != nil {
+		return fail(fmt.Errorf("%s: %w", EnsembleFile, err))
+	}
+	var desc []string
+	for _, m := range members {
+		desc = append(desc, fmt.Sprintf("%s=%g", m.Name, m.Weight))
+	}
+	log.FromContext(ctx).Info("classifier: using an ensemble", "modelDir", modelDirName(cfg), "members", desc)
+	return e, nil
+}
+
+// memberFS resolves a member directory relative to the ONNX model directory:
+// inside the embedded models for the embedded model, on disk otherwise.
+func memberFS(cfg classifier.Config, rel string) (string, fs.FS, error) {
+	if embedded(cfg) {
+		name := path.Join(models.ONNXDir, rel)
+		if !fs.ValidPath(name) {
+			return "", nil, fmt.Errorf("%q leaves the embedded models", rel)
+		}
+		fsys, err := models.Open(name)
+		return classifier.EmbeddedModel + ":" + name, fsys, err
+	}
+	dir := filepath.Join(cfg.ModelDir, filepath.FromSlash(rel))
+	st, err := os.Stat(dir)
+	if err != nil {
+		return "", nil, err
+	}
+	if !st.IsDir() {
+		return "", nil, fmt.Errorf("%s: not a directory", dir)
+	}
+	return dir, os.DirFS(dir), nil
+}
+
+// loadMember loads a member directory: linear when it holds a linear model
+// and no ONNX file, else ONNX with cfg's settings. Members cannot be
+// ensembles themselves.
+func loadMember(ctx context.Context, cfg classifier.Config, fsys fs.FS) (classifier.Classifier, error) {
+	if isLinearOnly(fsys) {
+		return linear.Load(fsys)
+	}
+	if _, err := fs.Stat(fsys, EnsembleFile); err == nil {
+		return nil, fmt.Errorf("a member cannot have its own %s", EnsembleFile)
+	}
+	return loadONNX(ctx, cfg, fsys)
+}
