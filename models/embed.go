@@ -14,9 +14,10 @@ const (
 	// LinearDir is the pure-Go linear model (pkg/classifier/linear),
 	// rebuilt by `make linear-model`.
 	LinearDir = "domain-linear"
-	// ONNXDir is the ONNX model (pkg/classifier/onnx): all-MiniLM-L6-v2
-	// fine-tuned on the domain data, int8, rebuilt by `make model FORCE=1`
-	// (docs/model-card.md).
+	// ONNXDir is the ONNX model (pkg/classifier/onnx): a 3-layer student of
+	// all-MiniLM-L6-v2 fine-tuned on the domain data, int8, rebuilt by `make
+	// model FORCE=1` (docs/model-card.md). Its ensemble.json combines it with
+	// LinearDir: together they are the default classifier.
 	ONNXDir = "domain-minilm"
 )
 
