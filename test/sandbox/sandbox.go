@@ -155,8 +155,16 @@ func (o *Options) defaults() error {
 }
 
 // gieCRDDir returns the CRD directory of the Gateway API Inference
-// Extension module the main module requires, from the module cache.
+// Extension module the main module requires, from the module cache, or
+// $GIE_CRD_DIR when set (machines without the Go toolchain, e.g. the GPU
+// machine the benchmark is carried to).
 func gieCRDDir(repoRoot string) (string, error) {
+	if dir := os.Getenv("GIE_CRD_DIR"); dir != "" {
+		if _, err := os.Stat(dir); err != nil {
+			return "", fmt.Errorf("GIE_CRD_DIR: %w", err)
+		}
+		return dir, nil
+	}
 	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/gateway-api-inference-extension")
 	cmd.Dir = repoRoot
 	out, err := cmd.Output()

@@ -40,6 +40,7 @@ type options struct {
 	rounds, batch        int
 	rates                []float64
 	step, soak           time.Duration
+	selectorConfig       string
 	soakRate             float64
 }
 
@@ -55,7 +56,9 @@ func main() {
 	flag.IntVar(&o.batch, "batch", 20, "requests per configuration per round (a quarter at 2,048 tokens)")
 	flag.StringVar(&rates, "rates", "5,10,20,40,80,160", "offered loads (requests/s) of the sweep")
 	flag.DurationVar(&o.step, "step", 5*time.Second, "duration of each sweep step")
-	flag.DurationVar(&o.soak, "soak", 5*time.Minute, "duration of the memory soak of the one-hop EPP")
+	flag.DurationVar(&o.soak, "soak", 5*time.Minute, "duration of the memory soak of the one-hop EPP (0: none)")
+	flag.StringVar(&o.selectorConfig, "selector-config", "config/semantic-epp.yaml",
+		"EndpointPickerConfig of the one-hop EPP and the two-hop router (relative to -repo), e.g. a CUDA classifier")
 	flag.Float64Var(&o.soakRate, "soak-rate", 20, "offered load of the soak (requests/s)")
 	flag.Parse()
 	var err error
@@ -124,7 +127,7 @@ func run(o options) error {
 	}
 	started := time.Now().UTC()
 	fmt.Println("starting the sandbox, three EPPs and the semantic router ...")
-	sys, err := startSystem(ctx, root)
+	sys, err := startSystem(ctx, root, o.selectorConfig)
 	if sys != nil {
 		defer sys.close()
 	}
@@ -142,12 +145,12 @@ func run(o options) error {
 // the EPPs' metrics ports, in plain HTTP without Kubernetes auth.
 var eppArgs = []string{"--metrics-endpoint-auth=false"}
 
-func startSystem(ctx context.Context, root string) (*system, error) {
+func startSystem(ctx context.Context, root, selectorConfig string) (*system, error) {
 	sys := &system{targets: map[string]*bench.Target{}, metrics: map[string]string{}}
 	// The simulators' default context (1,024 tokens) would reject the
 	// 2,048-token prompts.
 	sb, err := sandbox.Start(ctx, sandbox.Options{
-		RepoRoot: root, EPPConfig: "config/semantic-epp.yaml", Out: os.Stdout,
+		RepoRoot: root, EPPConfig: selectorConfig, Out: os.Stdout,
 		SimArgs: []string{"--mode", "echo", "--max-num-seqs", "8", "--max-model-len", "32768"},
 		EPPArgs: eppArgs,
 	})
@@ -165,7 +168,7 @@ func startSystem(ctx context.Context, root string) (*system, error) {
 	}
 	metricsURL := func(e *sandbox.EPP) string { return fmt.Sprintf("http://127.0.0.1:%d/metrics", e.MetricsPort) }
 	sys.metrics[bench.OneHop], sys.metrics[bench.OneHopLinear] = metricsURL(sb.EPP), metricsURL(linear)
-	routerAddr, err := sys.startRouter(ctx, root, sb.LogDir())
+	routerAddr, err := sys.startRouter(ctx, root, selectorConfig, sb.LogDir())
 	if err != nil {
 		return sys, err
 	}
@@ -205,7 +208,7 @@ func startSystem(ctx context.Context, root string) (*system, error) {
 
 // startRouter starts bin/semantic-router with the one-hop EPP's config and
 // waits until its gRPC port accepts connections.
-func (s *system) startRouter(ctx context.Context, root, logDir string) (string, error) {
+func (s *system) startRouter(ctx context.Context, root, config, logDir string) (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", fmt.Errorf("router port: %w", err)
@@ -216,7 +219,7 @@ func (s *system) startRouter(ctx context.Context, root, logDir string) (string, 
 	if err != nil {
 		return "", fmt.Errorf("router log: %w", err)
 	}
-	cmd := exec.Command(filepath.Join(root, "bin", "semantic-router"), "--config-file", filepath.Join(root, "config/semantic-epp.yaml"), "--listen", addr)
+	cmd := exec.Command(filepath.Join(root, "bin", "semantic-router"), "--config-file", filepath.Join(root, config), "--listen", addr)
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
