@@ -1,6 +1,6 @@
 // Command classify runs, evaluates and trains the prompt classifier.
 //
-//	classify predict [--model DIR|embedded] [--backend onnx|linear] [--device cpu|cuda]
+//	classify predict [--model DIR|embedded] [--backend onnx|linear] [--device cpu|cuda] [--no-ensemble]
 //	classify eval    --data FILE.jsonl [model flags]
 //	classify train   --data train.jsonl [--dev dev.jsonl] --out DIR [hyper-parameters]
 //
@@ -29,7 +29,7 @@ func main() {
 }
 
 const usage = `usage:
-  classify predict [--model DIR|embedded] [--backend onnx|linear] [--device cpu|cuda]
+  classify predict [--model DIR|embedded] [--backend onnx|linear] [--device cpu|cuda] [--no-ensemble]
         JSONL {"text": ...} on stdin -> JSONL {"label": ..., "confidence": ...} on stdout
   classify eval --data FILE.jsonl [model flags]
         accuracy, macro-F1, per-label F1, top confusions, latency

@@ -12,7 +12,9 @@ import (
 	"testing"
 
 	"github.com/semantic-epp/semantic-epp/models"
+	"github.com/semantic-epp/semantic-epp/pkg/classifier"
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/linear"
+	"github.com/semantic-epp/semantic-epp/pkg/classifier/loader"
 )
 
 // writeFile writes content into a new file in dir and returns its path.
@@ -205,4 +207,30 @@ func TestShippedModelIsReproducible(t *testing.T) {
 		}
 	}
 	t.Log(stdout.String())
+}
+
+// TestNoEnsembleFlag checks --no-ensemble loads the embedded ONNX model
+// without its ensemble.json and leaves predict's output format alone.
+func TestNoEnsembleFlag(t *testing.T) {
+	if err := loader.ONNXAvailable(classifier.Config{}); err != nil {
+		t.Skipf("skipped: libonnxruntime is not available, the embedded default is the linear model alone: %v", err)
+	}
+	line := regexp.MustCompile(`^\{"label":"[a-z ]+","confidence":[0-9.e-]+\}\n$`)
+	for _, tt := range []struct {
+		args         []string
+		wantEnsemble bool
+	}{
+		{[]string{"predict", "--backend", "onnx"}, true},
+		{[]string{"predict", "--backend", "onnx", "--no-ensemble"}, false},
+		{[]string{"predict", "--no-ensemble"}, false},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), tt.args, strings.NewReader("{\"text\": \"What is 2+2?\"}\n"), &stdout, &stderr)
+		if code != 0 || !line.MatchString(stdout.String()) {
+			t.Fatalf("%v: exit %d, stdout %q, stderr %s", tt.args, code, stdout.String(), stderr.String())
+		}
+		if got := strings.Contains(stderr.String(), "using an ensemble"); got != tt.wantEnsemble {
+			t.Errorf("%v: ensemble logged %v, want %v:\n%s", tt.args, got, tt.wantEnsemble, stderr.String())
+		}
+	}
 }

@@ -51,8 +51,9 @@ type Config struct {
 	// CacheSize is the number of results kept in the LRU cache; 0 disables it.
 	CacheSize int `json:"cacheSize,omitempty"`
 	// Ensemble, nil or true, combines the ONNX model with the models its
-	// directory's ensemble.json names (the embedded default: with the linear
-	// model); false uses the ONNX model alone.
+	// directory's ensemble.json names, when it has one (the embedded default:
+	// with the linear model); false uses the ONNX model alone. true with
+	// backend "linear" is a configuration error.
 	Ensemble *bool `json:"ensemble,omitempty"`
 }
 

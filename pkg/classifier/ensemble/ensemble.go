@@ -117,6 +117,11 @@ func (e *Classifier) Device() string {
 func (e *Classifier) Classify(ctx context.Context, text string) (classifier.Result, error) {
 	results := make([]classifier.Result, len(e.members))
 	for m, mem := range e.members {
+		// Members honour ctx themselves; checking between them also stops
+		// members that answer without looking at it.
+		if err := ctx.Err(); err != nil {
+			return classifier.Result{}, err
+		}
 		r, err := mem.Classifier.Classify(ctx, text)
 		if err != nil {
 			return classifier.Result{}, fmt.Errorf("ensemble member %q: %w", mem.Name, err)
@@ -131,6 +136,9 @@ func (e *Classifier) Classify(ctx context.Context, text string) (classifier.Resu
 func (e *Classifier) ClassifyBatch(ctx context.Context, texts []string) ([]classifier.Result, error) {
 	per := make([][]classifier.Result, len(e.members))
 	for m, mem := range e.members {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		rs, err := mem.Classifier.ClassifyBatch(ctx, texts)
 		if err != nil {
 			return nil, fmt.Errorf("ensemble member %q: %w", mem.Name, err)

@@ -164,6 +164,26 @@ func TestErrorsTruncationBatchAndClose(t *testing.T) {
 	}
 }
 
+func TestContext(t *testing.T) {
+	ab := []string{"a", "b"}
+	e, err := New([]Member{
+		{"x", &fixed{labels: ab, scores: []float32{0.7, 0.3}}, 1},
+		{"y", &fixed{labels: ab, scores: []float32{0.2, 0.8}}, 1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	// The fixed members ignore ctx: the ensemble itself must notice.
+	if _, err := e.Classify(ctx, "t"); !errors.Is(err, context.Canceled) {
+		t.Errorf("classify: %v, want context.Canceled", err)
+	}
+	if _, err := e.ClassifyBatch(ctx, []string{"t"}); !errors.Is(err, context.Canceled) {
+		t.Errorf("batch: %v, want context.Canceled", err)
+	}
+}
+
 func TestConcurrent(t *testing.T) {
 	ab := []string{"a", "b"}
 	e, err := New([]Member{
@@ -181,6 +201,11 @@ func TestConcurrent(t *testing.T) {
 				r, err := e.Classify(context.Background(), "t")
 				if err != nil || r.Label != first.Label || r.Scores[0] != first.Scores[0] {
 					t.Errorf("concurrent result %+v, %v", r, err)
+					return
+				}
+				rs, err := e.ClassifyBatch(context.Background(), []string{"t", "u"})
+				if err != nil || len(rs) != 2 || rs[1].Scores[0] != first.Scores[0] {
+					t.Errorf("concurrent batch %+v, %v", rs, err)
 					return
 				}
 			}

@@ -85,22 +85,24 @@ func withEnsemble(ctx context.Context, cfg classifier.Config, fsys fs.FS, c clas
 	if cfg.Ensemble != nil && !*cfg.Ensemble {
 		return c, nil
 	}
-	spec, err := readEnsemble(fsys)
-	if err != nil || spec == nil {
-		if err != nil {
-			_ = c.Close()
-		}
-		return c, err
-	}
 	var members []ensemble.Member
+	// fail closes what was loaded (c exactly once) and names the model
+	// directory, since ensemble.json errors are relative to it.
 	fail := func(err error) (classifier.Classifier, error) {
 		for _, m := range members {
-			_ = m.Classifier.Close()
+			if m.Classifier != c {
+				_ = m.Classifier.Close()
+			}
 		}
-		if len(members) == 0 || members[0].Classifier != c {
-			_ = c.Close()
-		}
-		return nil, err
+		_ = c.Close()
+		return nil, fmt.Errorf("modelDir %q: %w", modelDirName(cfg), err)
+	}
+	spec, err := readEnsemble(fsys)
+	if err != nil {
+		return fail(err)
+	}
+	if spec == nil {
+		return c, nil
 	}
 	for i, m := range spec.Members {
 		if m.Model == selfMember {
@@ -161,11 +163,11 @@ func memberFS(cfg classifier.Config, rel string) (string, fs.FS, error) {
 // and no ONNX file, else ONNX with cfg's settings. Members cannot be
 // ensembles themselves.
 func loadMember(ctx context.Context, cfg classifier.Config, fsys fs.FS) (classifier.Classifier, error) {
-	if isLinearOnly(fsys) {
-		return linear.Load(fsys)
-	}
 	if _, err := fs.Stat(fsys, EnsembleFile); err == nil {
 		return nil, fmt.Errorf("a member cannot have its own %s", EnsembleFile)
+	}
+	if isLinearOnly(fsys) {
+		return linear.Load(fsys)
 	}
 	return loadONNX(ctx, cfg, fsys)
 }

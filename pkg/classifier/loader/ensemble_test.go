@@ -6,42 +6,65 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/semantic-epp/semantic-epp/pkg/classifier"
+	"github.com/semantic-epp/semantic-epp/pkg/classifier/cache"
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/ensemble"
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/linear"
 )
 
-// ensembleDirs lays out models/{onnx,lin} like the shipped models: the tiny
-// ONNX model (labels biology, law, math, other), a linear model with the
-// same labels beside it, and ensemble.json in the ONNX directory.
+// tinyLabels are the labels of the tiny ONNX model, in its order.
+var tinyLabels = []string{"biology", "law", "math", "other"}
+
+// linearText is one training text per label for the small linear models.
+var linearText = map[string]string{
+	"biology": "cells and genes", "law": "the court ruled", "math": "solve the equation",
+	"other": "anything else", "poetry": "a sonnet in spring",
+}
+
+const goodEnsemble = `{"combine": "weighted mean of log-probabilities",
+  "members": [{"model": ".", "weight": 0.5}, {"model": "../lin", "weight": 0.5}]}`
+
+// copyFiles copies the named files of src into dst, replacing existing ones.
+func copyFiles(t *testing.T, src, dst string, names ...string) {
+	t.Helper()
+	for _, f := range names {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+var linearFiles = []string{linear.MetadataFile, linear.WeightsFile, classifier.CategoryMappingFile}
+
+// ensembleDirs lays out root/{onnx,lin} like the shipped models: the tiny
+// ONNX model in onnx/, a linear model over linLabels (in that order) in lin/,
+// and ensemble.json, unless empty, in onnx/. It returns the onnx directory.
 func ensembleDirs(t *testing.T, ensembleJSON string, linLabels []string) string {
 	t.Helper()
+	requireONNX(t)
 	root := t.TempDir()
 	onnxDir := filepath.Join(root, "onnx")
 	if err := os.MkdirAll(onnxDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"model.onnx", "tokenizer.json", "category_mapping.json"} {
-		b, err := os.ReadFile(filepath.Join(tinyONNXDir, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(onnxDir, f), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	copyFiles(t, tinyONNXDir, onnxDir, "model.onnx", "tokenizer.json", classifier.CategoryMappingFile)
 	opt := linear.DefaultTrainOptions()
 	opt.Features.BucketsLog2 = 10
 	var data []linear.Example
-	for i, text := range []string{"cells and genes", "the court ruled", "solve the equation", "anything else"} {
-		if i < len(linLabels) {
-			data = append(data, linear.Example{Text: text, Label: i})
-		}
+	for i, l := range linLabels {
+		data = append(data, linear.Example{Text: linearText[l], Label: i})
 	}
 	m, err := linear.Train(context.Background(), linLabels, data, opt)
 	if err != nil {
@@ -58,14 +81,55 @@ func ensembleDirs(t *testing.T, ensembleJSON string, linLabels []string) string 
 	return onnxDir
 }
 
-var tinyLabels = []string{"biology", "law", "math", "other"}
-
-const goodEnsemble = `{"combine": "weighted mean of log-probabilities",
-  "members": [{"model": ".", "weight": 0.5}, {"model": "../lin", "weight": 0.5}]}`
+// combined is the ensemble's rule computed independently: softmax over
+// labels of Σ w·log max(p, 1e-9), members aligned to labels by name.
+func combined(labels []string, weights []float64, members []classifier.Classifier, results []classifier.Result) []float64 {
+	out := make([]float64, len(labels))
+	for m, c := range members {
+		for i, l := range labels {
+			p := float64(results[m].Scores[slices.Index(c.Labels(), l)])
+			out[i] += weights[m] * math.Log(max(p, 1e-9))
+		}
+	}
+	var sum float64
+	for i := range out {
+		out[i] = math.Exp(out[i])
+		sum += out[i]
+	}
+	for i := range out {
+		out[i] /= sum
+	}
+	return out
+}
 
 func TestEnsembleLoads(t *testing.T) {
-	dir := ensembleDirs(t, goodEnsemble, tinyLabels)
+	// The linear member lists its labels in another order: the ensemble
+	// keeps the ONNX model's and aligns the linear scores by name.
+	reversed := []string{"other", "math", "law", "biology"}
+	dir := ensembleDirs(t, goodEnsemble, reversed)
+	linDir := filepath.Join(filepath.Dir(dir), "lin")
 	off := false
+	const text = "Which court hears the appeal?"
+
+	alone, err := loadBackend(context.Background(), classifier.Config{Backend: "onnx", ModelDir: dir, Ensemble: &off})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = alone.Close() }()
+	lin, err := linear.Load(os.DirFS(linDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	members := []classifier.Classifier{alone, lin}
+	var results []classifier.Result
+	for _, c := range members {
+		r, err := c.Classify(context.Background(), text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		results = append(results, r)
+	}
+
 	tests := []struct {
 		name         string
 		cfg          classifier.Config
@@ -73,6 +137,7 @@ func TestEnsembleLoads(t *testing.T) {
 	}{
 		{"onnx backend", classifier.Config{Backend: "onnx", ModelDir: dir}, true},
 		{"auto backend", classifier.Config{ModelDir: dir}, true},
+		{"ensemble explicitly on", classifier.Config{ModelDir: dir, Ensemble: new(true)}, true},
 		{"ensemble off", classifier.Config{Backend: "onnx", ModelDir: dir, Ensemble: &off}, false},
 		{"batched member", classifier.Config{Backend: "onnx", ModelDir: dir, MaxBatchSize: 4}, true},
 	}
@@ -88,35 +153,123 @@ func TestEnsembleLoads(t *testing.T) {
 			if isEnsemble != tt.wantEnsemble {
 				t.Fatalf("got %T, want ensemble %v", c, tt.wantEnsemble)
 			}
-			if isEnsemble {
-				if got := strings.Join(e.Labels(), ","); got != strings.Join(tinyLabels, ",") {
-					t.Errorf("labels %s", got)
-				}
-				if e.Device() != "cpu" || !strings.Contains(logged(), "using an ensemble") {
-					t.Errorf("device %q, log %s", e.Device(), logged())
-				}
+			if got := strings.Join(c.Labels(), ","); got != strings.Join(tinyLabels, ",") {
+				t.Errorf("labels %s, want the ONNX model's order", got)
 			}
-			r, err := c.Classify(context.Background(), "Which court hears the appeal?")
+			r, err := c.Classify(context.Background(), text)
 			if err != nil || len(r.Scores) != 4 {
 				t.Fatalf("classify %+v, %v", r, err)
 			}
+			if !isEnsemble {
+				if strings.Contains(logged(), "using an ensemble") {
+					t.Errorf("log %s mentions an ensemble", logged())
+				}
+				return
+			}
+			if e.Device() != "cpu" {
+				t.Errorf("device %q, want the ONNX member's cpu", e.Device())
+			}
+			ms := e.Members()
+			if len(ms) != 2 || ms[0].Name != dir || ms[1].Name != linDir || ms[0].Weight != 0.5 || ms[1].Weight != 0.5 {
+				t.Errorf("members %+v", ms)
+			}
+			wantLog := fmt.Sprintf(`"classifier: using an ensemble" "modelDir"=%q "members"=[%q %q]`, dir, dir+"=0.5", linDir+"=0.5")
+			if !strings.Contains(logged(), wantLog) {
+				t.Errorf("log %s, want %s", logged(), wantLog)
+			}
+			want := combined(c.Labels(), []float64{0.5, 0.5}, members, results)
+			for i := range want {
+				if math.Abs(float64(r.Scores[i])-want[i]) > 1e-5 {
+					t.Fatalf("scores %v, want %v", r.Scores, want)
+				}
+			}
+			if best := slices.Index(c.Labels(), r.Label); r.Confidence != r.Scores[best] || slices.Max(r.Scores) != r.Confidence {
+				t.Errorf("label %s confidence %v, scores %v", r.Label, r.Confidence, r.Scores)
+			}
 		})
 	}
-	// The linear backend ignores ensemble.json (a linear model directory has none to read).
-	c, err := Load(context.Background(), classifier.Config{Backend: "linear", ModelDir: filepath.Join(filepath.Dir(dir), "lin")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = c.Close()
+
+	t.Run("weights and order of ensemble.json", func(t *testing.T) {
+		// "." second, weight 3 against 1: the ONNX model still leads.
+		dir := ensembleDirs(t, `{"members": [{"model": "../lin", "weight": 1}, {"model": ".", "weight": 3}]}`, reversed)
+		c, err := loadBackend(context.Background(), classifier.Config{Backend: "onnx", ModelDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = c.Close() }()
+		e := c.(*ensemble.Classifier)
+		if ms := e.Members(); ms[0].Name != dir || ms[0].Weight != 3 || e.Device() != "cpu" {
+			t.Errorf("members %+v, device %q", ms, e.Device())
+		}
+		r, err := c.Classify(context.Background(), text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := combined(c.Labels(), []float64{0.75, 0.25}, members, results)
+		for i := range want {
+			if math.Abs(float64(r.Scores[i])-want[i]) > 1e-5 {
+				t.Fatalf("scores %v, want %v", r.Scores, want)
+			}
+		}
+	})
+
+	t.Run("the cache wraps the ensemble", func(t *testing.T) {
+		c, err := Load(context.Background(), classifier.Config{ModelDir: dir, CacheSize: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = c.Close() }()
+		if _, ok := c.(*cache.Cache); !ok {
+			t.Fatalf("got %T, want the cache", c)
+		}
+		r, err := c.Classify(context.Background(), text)
+		want := combined(c.Labels(), []float64{0.5, 0.5}, members, results)
+		if err != nil || math.Abs(float64(r.Scores[0])-want[0]) > 1e-5 {
+			t.Fatalf("classify %+v, %v; want scores %v", r, err, want)
+		}
+	})
+
+	t.Run("backend linear ignores ensemble.json", func(t *testing.T) {
+		dir := ensembleDirs(t, goodEnsemble, tinyLabels)
+		copyFiles(t, filepath.Join(filepath.Dir(dir), "lin"), dir, linearFiles...)
+		ctx, logged := logs()
+		c, err := Load(ctx, classifier.Config{Backend: "linear", ModelDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = c.Close() }()
+		if _, ok := c.(*linear.Model); !ok || strings.Contains(logged(), "ensemble") {
+			t.Errorf("got %T, log %s; want the linear model alone", c, logged())
+		}
+	})
+
+	t.Run("auto without a loadable ONNX model falls back to linear alone", func(t *testing.T) {
+		dir := ensembleDirs(t, goodEnsemble, tinyLabels)
+		copyFiles(t, filepath.Join(filepath.Dir(dir), "lin"), dir, linearFiles...)
+		if err := os.WriteFile(filepath.Join(dir, "model.onnx"), []byte("not a model"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ctx, logged := logs()
+		c, err := Load(ctx, classifier.Config{ModelDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = c.Close() }()
+		if _, ok := c.(*linear.Model); !ok || !strings.Contains(logged(), "using the linear backend") || strings.Contains(logged(), "ensemble") {
+			t.Errorf("got %T, log %s; want the linear model alone, logged", c, logged())
+		}
+	})
 }
 
 func TestEnsembleErrors(t *testing.T) {
 	nested := func(t *testing.T, dir string) {
 		// A member that is itself an ONNX directory with an ensemble.json.
-		other := filepath.Join(filepath.Dir(dir), "nested")
-		if err := os.CopyFS(other, os.DirFS(dir)); err != nil {
+		if err := os.CopyFS(filepath.Join(filepath.Dir(dir), "nested"), os.DirFS(dir)); err != nil {
 			t.Fatal(err)
 		}
+	}
+	nestedLinear := func(t *testing.T, dir string) {
+		copyFiles(t, dir, filepath.Join(filepath.Dir(dir), "lin"), EnsembleFile)
 	}
 	tests := []struct {
 		name   string
@@ -127,14 +280,23 @@ func TestEnsembleErrors(t *testing.T) {
 	}{
 		{"bad JSON", `{"members": [`, tinyLabels, nil, "ensemble.json: unexpected EOF"},
 		{"unknown field", `{"members": [], "weights": [1]}`, tinyLabels, nil, `unknown field "weights"`},
+		{"unknown member field", `{"members": [{"model": ".", "weight": 1, "device": "cuda"}, {"model": "../lin", "weight": 1}]}`, tinyLabels, nil, `unknown field "device"`},
+		{"wrong type", `{"members": [{"model": ".", "weight": "1"}, {"model": "../lin", "weight": 1}]}`, tinyLabels, nil, "members.weight"},
 		{"other combine rule", `{"combine": "max", "members": [{"model": ".", "weight": 1}, {"model": "../lin", "weight": 1}]}`, tinyLabels, nil, `combine "max"`},
+		{"no members", `{}`, tinyLabels, nil, "members: 0 given"},
 		{"one member", `{"members": [{"model": ".", "weight": 1}]}`, tinyLabels, nil, "members: 1 given"},
 		{"no self", `{"members": [{"model": "../lin", "weight": 1}, {"model": "../lin", "weight": 1}]}`, tinyLabels, nil, `0 entries are "."`},
+		{"two selves", `{"members": [{"model": ".", "weight": 1}, {"model": ".", "weight": 1}]}`, tinyLabels, nil, `2 entries are "."`},
 		{"zero weight", `{"members": [{"model": ".", "weight": 1}, {"model": "../lin", "weight": 0}]}`, tinyLabels, nil, "members[1].weight: 0"},
+		{"missing weight", `{"members": [{"model": "."}, {"model": "../lin", "weight": 1}]}`, tinyLabels, nil, "members[0].weight: 0"},
+		{"negative weight", `{"members": [{"model": ".", "weight": -1}, {"model": "../lin", "weight": 1}]}`, tinyLabels, nil, "members[0].weight: -1"},
 		{"empty model", `{"members": [{"model": ".", "weight": 1}, {"model": "", "weight": 1}]}`, tinyLabels, nil, "members[1].model: empty"},
-		{"missing member dir", `{"members": [{"model": ".", "weight": 1}, {"model": "../nope", "weight": 1}]}`, tinyLabels, nil, "members[1].model:"},
+		{"missing member dir", `{"members": [{"model": ".", "weight": 1}, {"model": "../nope", "weight": 1}]}`, tinyLabels, nil, "members[1].model: stat"},
+		{"member is a file", `{"members": [{"model": ".", "weight": 1}, {"model": "model.onnx", "weight": 1}]}`, tinyLabels, nil, "model.onnx: not a directory"},
+		{"member without a model", `{"members": [{"model": ".", "weight": 1}, {"model": "..", "weight": 1}]}`, tinyLabels, nil, "members[1] ("},
 		{"label mismatch", goodEnsemble, []string{"biology", "law", "math", "poetry"}, nil, `missing ["other"], extra ["poetry"]`},
 		{"nested ensemble", `{"members": [{"model": ".", "weight": 1}, {"model": "../nested", "weight": 1}]}`, tinyLabels, nested, "cannot have its own ensemble.json"},
+		{"nested ensemble in a linear member", goodEnsemble, tinyLabels, nestedLinear, "cannot have its own ensemble.json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -142,16 +304,25 @@ func TestEnsembleErrors(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(t, dir)
 			}
+			// A broken ensemble.json is an error for auto too, never a
+			// silent fallback to the linear model.
 			for _, backend := range []string{"onnx", ""} {
 				c, err := Load(context.Background(), classifier.Config{Backend: backend, ModelDir: dir})
 				if err == nil {
 					_ = c.Close()
 					t.Fatalf("backend %q: loaded, want an error containing %q", backend, tt.want)
 				}
-				if !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), EnsembleFile) {
-					t.Fatalf("backend %q: error %v, want it to contain %q and name %s", backend, err, tt.want, EnsembleFile)
+				msg := err.Error()
+				if !strings.Contains(msg, tt.want) || !strings.Contains(msg, EnsembleFile) || !strings.Contains(msg, dir) {
+					t.Fatalf("backend %q: error %v, want it to contain %q and name %s and the model directory", backend, err, tt.want, EnsembleFile)
 				}
 			}
+			// Switched off, the file is not read.
+			c, err := Load(context.Background(), classifier.Config{ModelDir: dir, Ensemble: new(false)})
+			if err != nil {
+				t.Fatalf("ensemble off: %v", err)
+			}
+			_ = c.Close()
 		})
 	}
 }
@@ -160,7 +331,10 @@ func TestEnsembleErrors(t *testing.T) {
 // model with its ensemble.json, i.e. combined with the linear model) to the
 // accuracy target on ../shared/data/domain/dev.jsonl.
 func TestDefaultClassifierAccuracy(t *testing.T) {
-	const devFile, target = "../../../../shared/data/domain/dev.jsonl", 0.86
+	const devFile, target, chunk = "../../../../shared/data/domain/dev.jsonl", 0.86, 32
+	if err := ONNXAvailable(classifier.Config{}); err != nil {
+		t.Skipf("skipped: libonnxruntime is not available (run `make onnxruntime`), so the default would be the linear model alone: %v", err)
+	}
 	f, err := os.Open(devFile)
 	if err != nil {
 		t.Fatalf("the shared data folder is missing (%v): it is expected at ../shared/data beside the repository", err)
@@ -172,18 +346,26 @@ func TestDefaultClassifierAccuracy(t *testing.T) {
 	for sc.Scan() {
 		var row struct{ Text, Label string }
 		if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s:%d: %v", devFile, len(texts)+1, err)
 		}
 		texts, labels = append(texts, row.Text), append(labels, row.Label)
 	}
-	c, err := Load(context.Background(), classifier.Config{})
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, logged := logs()
+	c, err := Load(ctx, classifier.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = c.Close() }()
+	e, ok := c.(*ensemble.Classifier)
+	if !ok {
+		t.Fatalf("the default classifier is %T, want the ensemble of models/domain-minilm/ensemble.json (log: %s)", c, logged())
+	}
 	var right int
-	for i := 0; i < len(texts); i += 32 {
-		rs, err := c.ClassifyBatch(context.Background(), texts[i:min(i+32, len(texts))])
+	for i := 0; i < len(texts); i += chunk {
+		rs, err := c.ClassifyBatch(context.Background(), texts[i:min(i+chunk, len(texts))])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -194,7 +376,11 @@ func TestDefaultClassifierAccuracy(t *testing.T) {
 		}
 	}
 	acc := float64(right) / float64(len(texts))
-	t.Logf("default classifier: accuracy %.4f on %d dev rows", acc, len(texts))
+	var desc []string
+	for _, m := range e.Members() {
+		desc = append(desc, fmt.Sprintf("%s=%g", m.Name, m.Weight))
+	}
+	t.Logf("default classifier (%s, device %s): accuracy %.4f on %d dev rows", strings.Join(desc, " + "), e.Device(), acc, len(texts))
 	if acc < target {
 		t.Fatalf("accuracy %.4f < %.2f", acc, target)
 	}

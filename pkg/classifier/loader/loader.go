@@ -41,6 +41,9 @@ func Validate(cfg classifier.Config) error {
 	if cfg.Device == "cuda" && cfg.Backend == classifier.BackendLinear {
 		bad("device \"cuda\" needs backend %q (the linear backend runs on the CPU)", classifier.BackendONNX)
 	}
+	if cfg.Ensemble != nil && *cfg.Ensemble && cfg.Backend == classifier.BackendLinear {
+		bad("ensemble true needs backend %q or auto (ensemble.json belongs to an ONNX model directory)", classifier.BackendONNX)
+	}
 	switch cfg.CUDAFallback {
 	case "", "cpu", "fail":
 	default:

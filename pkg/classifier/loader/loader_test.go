@@ -57,6 +57,7 @@ func TestValidate(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	on, off := true, false
 	tests := []struct {
 		name string
 		cfg  classifier.Config
@@ -68,6 +69,9 @@ func TestValidate(t *testing.T) {
 		{"backend", classifier.Config{Backend: "svm"}, `backend "svm"`},
 		{"device", classifier.Config{Device: "tpu"}, `device "tpu"`},
 		{"cuda with linear", classifier.Config{Backend: "linear", Device: "cuda"}, `device "cuda" needs backend "onnx"`},
+		{"ensemble off with linear", classifier.Config{Backend: "linear", Ensemble: &off}, ""},
+		{"ensemble on with onnx", classifier.Config{Backend: "onnx", Ensemble: &on}, ""},
+		{"ensemble on with linear", classifier.Config{Backend: "linear", Ensemble: &on}, `ensemble true needs backend "onnx" or auto`},
 		{"cudaFallback", classifier.Config{CUDAFallback: "retry"}, `cudaFallback "retry"`},
 		{"deviceID", classifier.Config{DeviceID: -1}, "deviceID -1"},
 		{"gpuMemoryLimitBytes", classifier.Config{GPUMemoryLimitBytes: -1}, "gpuMemoryLimitBytes -1"},

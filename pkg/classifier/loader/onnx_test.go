@@ -14,10 +14,16 @@ import (
 
 const tinyONNXDir = "../onnx/testdata/tiny"
 
-func TestLoadONNXWiring(t *testing.T) {
+// requireONNX stops a test that needs ONNX Runtime when it cannot be loaded.
+func requireONNX(t testing.TB) {
+	t.Helper()
 	if err := ONNXAvailable(classifier.Config{}); err != nil {
 		t.Fatalf("ONNX Runtime is needed: run `make onnxruntime`: %v", err)
 	}
+}
+
+func TestLoadONNXWiring(t *testing.T) {
+	requireONNX(t)
 	tests := []struct {
 		name    string
 		cfg     classifier.Config
