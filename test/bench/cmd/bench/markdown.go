@@ -103,7 +103,7 @@ func (r *runner) markdown(rel string) string {
 		}
 	}
 	r.targets(&b)
-	w("\nGPU section (one-hop with the CUDA backend on the device machine, CPU baseline rerun there): **pending**, not measured in this run.\n")
+	w("\nGPU section (one-hop with the CUDA backend on the device machine, CPU baseline rerun there): not part of this run; it is measured on the GPU machine with `-selector-config` and written up by hand below the generated section.\n")
 	return b.String()
 }
 
