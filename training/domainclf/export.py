@@ -234,10 +234,10 @@ def run(args) -> dict:
         if fp16_out:
             # ONNX Runtime's CPU provider has no fp16 Attention kernel, so the
             # fp16 graph's parity is checked where it runs: the Go backend's
-            # CUDA test (TestCUDAParity) compares it with the CPU model.
+            # CUDA test (TestCUDAModelAgreement) compares it with the fp32 model on the CPU.
             write_dir(fp16_out, f16, tok_src, meta,
                       dict(base, precision="fp16 (GPU graph: fused attention, fp16 weights, fp32 logits)",
-                           parity=dict(parity, fp16="checked on CUDA by pkg/classifier/onnx TestCUDAParity")))
+                           parity=dict(parity, fp16="checked on CUDA by pkg/classifier/onnx TestCUDAModelAgreement")))
             result.update(fp16=str(fp16_out))
     return result
 
