@@ -5,6 +5,9 @@
 #                       graphs (.cache/models/domain-minilm-fp32, -fp16).
 #                       Refuses to replace the shipped model unless FORCE=1. GPU if torch sees one,
 #                       else CPU (see docs/model-card.md for the time it takes).
+#   make model-gpu      export the default's fp32 GPU graph from the student checkpoint `make model`
+#                       left in .cache, as a directory to mount (.cache/models/gpu/domain-minilm, with
+#                       ensemble.json and the linear model beside it, as the embedded default has)
 #   make model-compare  TF-IDF+SVM, the Go linear backend, fp32 and int8 on dev.jsonl, with latency
 #   make model-test     pytest: data validation, export/parity on a tiny model, shipped-model checks
 #                       (part of `make test`; MODEL_TEST_TORCH=0 skips the torch tier with a reason)
@@ -17,6 +20,7 @@ MODEL_SHIPPED    := models/domain-minilm
 MODEL_FP32       := $(CACHE_DIR)/models/domain-minilm-fp32
 MODEL_FP16       := $(CACHE_DIR)/models/domain-minilm-fp16
 MODEL_CKPT       := $(CACHE_DIR)/models/domain-minilm3-ckpt
+MODEL_GPU        := $(CACHE_DIR)/models/gpu/domain-minilm
 MODEL_TEACHER    := $(CACHE_DIR)/models/domain-minilm-ckpt
 MODEL_TEACHER_FP32 := $(CACHE_DIR)/models/domain-minilm6-fp32
 MODEL_TEACHER_INT8 := $(CACHE_DIR)/models/domain-minilm6-int8
@@ -35,7 +39,7 @@ MODEL_ENV        := cd training && HF_HUB_OFFLINE=1 DOMAIN_DATA_DIR=$(DATA_DIR)/
 
 TEST_TARGETS += model-test
 
-.PHONY: model model-compare model-test model-encoder model-data-check
+.PHONY: model model-gpu model-compare model-test model-encoder model-data-check
 
 $(MODEL_VENV)/.light: training/requirements-light.txt
 	@test -x $(MODEL_PY) || $(MODEL_PYTHON) -m venv $(MODEL_VENV)
@@ -66,6 +70,14 @@ model: model-data-check $(MODEL_VENV)/.full model-encoder ## Retrain and export 
 	  --out $(MODEL_FP32) --fp16-out $(MODEL_FP16) --int8-out $(CURDIR)/$(MODEL_SHIPPED) $(MODEL_ENSEMBLE_ARGS) \
 	  $(if $(FORCE),--force)
 	$(MODEL_ENV) $(MODEL_PY) -m domainclf.evaluate $(MODEL_FP32) $(CURDIR)/$(MODEL_SHIPPED) --record
+
+model-gpu: model-data-check $(MODEL_VENV)/.full ## Export the default's fp32 GPU graph (with its ensemble) from the checkpoint make model left
+	@test -f $(MODEL_CKPT)/classifier.pt || { echo "$(MODEL_CKPT) is missing: run 'make model' first (it trains the student)" >&2; exit 1; }
+	$(MODEL_ENV) $(MODEL_PY) -m domainclf.export --ckpt $(MODEL_CKPT) --encoder $(CURDIR)/$(MODEL_SHIPPED) \
+	  --out $(MODEL_GPU) --force
+	cp $(MODEL_SHIPPED)/ensemble.json $(MODEL_GPU)/
+	rm -rf $(dir $(MODEL_GPU))domain-linear && cp -r models/domain-linear $(dir $(MODEL_GPU))domain-linear
+	@echo "GPU model directory: $(MODEL_GPU) (modelDir, with device: cuda)"
 
 model-compare: model-data-check $(MODEL_VENV)/.light ## Compare TF-IDF, linear (Go), fp32 and int8 on dev.jsonl in one run
 	CGO_ENABLED=1 $(GO) build -o $(BIN)/classify ./cmd/classify
