@@ -41,5 +41,15 @@ type Classifier interface {
 	Close() error
 }
 
+// DeviceOf returns the device c runs on ("cpu", "cuda") when it reports one
+// with a Device() method (the ONNX backend and the wrappers that pass it
+// through do), else "".
+func DeviceOf(c Classifier) string {
+	if d, ok := c.(interface{ Device() string }); ok {
+		return d.Device()
+	}
+	return ""
+}
+
 // ErrClosed is returned by a classifier used after Close.
 var ErrClosed = errors.New("classifier: closed")

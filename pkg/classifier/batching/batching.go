@@ -88,12 +88,7 @@ func (b *Batcher) Labels() []string { return b.inner.Labels() }
 
 // Device is the wrapped classifier's device ("cpu", "cuda") when it reports
 // one, else "".
-func (b *Batcher) Device() string {
-	if d, ok := b.inner.(interface{ Device() string }); ok {
-		return d.Device()
-	}
-	return ""
-}
+func (b *Batcher) Device() string { return classifier.DeviceOf(b.inner) }
 
 // Classify queues text and waits for its batch.
 func (b *Batcher) Classify(ctx context.Context, text string) (classifier.Result, error) {

@@ -105,12 +105,7 @@ func (e *Classifier) Members() []Member { return e.members }
 
 // Device is the first member's device when it reports one ("cpu", "cuda"),
 // else "".
-func (e *Classifier) Device() string {
-	if d, ok := e.members[0].Classifier.(interface{ Device() string }); ok {
-		return d.Device()
-	}
-	return ""
-}
+func (e *Classifier) Device() string { return classifier.DeviceOf(e.members[0].Classifier) }
 
 // Classify classifies text with every member, one after the other, and
 // combines their scores.

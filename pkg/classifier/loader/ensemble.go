@@ -85,16 +85,15 @@ func withEnsemble(ctx context.Context, cfg classifier.Config, fsys fs.FS, c clas
 	if cfg.Ensemble != nil && !*cfg.Ensemble {
 		return c, nil
 	}
-	var members []ensemble.Member
-	// fail closes what was loaded (c exactly once) and names the model
+	// The ONNX model leads, wherever "." sits in the file: its label order
+	// and device are the ensemble's. Its weight is set from the file below.
+	members := []ensemble.Member{{Name: modelDirName(cfg), Classifier: c}}
+	// fail closes what was loaded (c, members[0], once) and names the model
 	// directory, since ensemble.json errors are relative to it.
 	fail := func(err error) (classifier.Classifier, error) {
 		for _, m := range members {
-			if m.Classifier != c {
-				_ = m.Classifier.Close()
-			}
+			_ = m.Classifier.Close()
 		}
-		_ = c.Close()
 		return nil, fmt.Errorf("modelDir %q: %w", modelDirName(cfg), err)
 	}
 	spec, err := readEnsemble(fsys)
@@ -106,7 +105,7 @@ func withEnsemble(ctx context.Context, cfg classifier.Config, fsys fs.FS, c clas
 	}
 	for i, m := range spec.Members {
 		if m.Model == selfMember {
-			members = append(members, ensemble.Member{Name: modelDirName(cfg), Classifier: c, Weight: m.Weight})
+			members[0].Weight = m.Weight
 			continue
 		}
 		name, mfs, err := memberFS(cfg, m.Model)
@@ -118,12 +117,6 @@ func withEnsemble(ctx context.Context, cfg classifier.Config, fsys fs.FS, c clas
 			return fail(fmt.Errorf("%s: members[%d] (%s): %w", EnsembleFile, i, name, err))
 		}
 		members = append(members, ensemble.Member{Name: name, Classifier: mc, Weight: m.Weight})
-	}
-	// The ONNX model leads: its label order and device are the ensemble's.
-	for i := range members {
-		if members[i].Classifier == c {
-			members[0], members[i] = members[i], members[0]
-		}
 	}
 	e, err := ensemble.New(members)
 	if err != nil {

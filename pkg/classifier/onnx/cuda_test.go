@@ -3,9 +3,7 @@
 package onnx
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"math"
 	"os"
 	"testing"
@@ -81,7 +79,7 @@ func TestCUDAModelAgreement(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = cpu.Close() }()
-	texts := readTexts(t, data)
+	texts, _ := readRows(t, data, 0)
 	var agree int
 	var worst float64
 	for _, text := range texts {
@@ -105,29 +103,4 @@ func TestCUDAModelAgreement(t *testing.T) {
 	if rate < 0.995 || worst > 0.05 {
 		t.Errorf("GPU model disagrees with the CPU reference: agreement %.4f (want ≥ 0.995), max |Δp| %.4f (want ≤ 0.05)", rate, worst)
 	}
-}
-
-func readTexts(t *testing.T, path string) []string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = f.Close() }()
-	var texts []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		var row struct {
-			Text string `json:"text"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		texts = append(texts, row.Text)
-	}
-	if err := sc.Err(); err != nil || len(texts) == 0 {
-		t.Fatalf("%s: %d texts, %v", path, len(texts), err)
-	}
-	return texts
 }

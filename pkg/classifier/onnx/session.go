@@ -53,9 +53,10 @@ func createSession(cfg classifier.Config, model []byte, inputs []string, cuda bo
 	// ONNX Runtime's intra-op threads spin between operators by default. In
 	// the EPP they share the cores with the Go runtime, the gRPC server and
 	// other pods, and spinning threads then steal the time the working ones
-	// need: with one core kept busy by another process, a 128-token call took
-	// 9.4 ms spinning and 6.3 ms without (4.1 / 4.3 ms on a quiet machine;
-	// docs/benchmarks.md). So spinning is off unless asked for.
+	// need: with one core kept busy by another process, a 128-token call of
+	// the default model took 8.3 ms spinning and 6.8 ms without (3.3 / 4.2 ms
+	// back to back on a quiet machine; docs/benchmarks.md). So spinning is off
+	// unless asked for.
 	if !cfg.IntraOpSpinning {
 		if err := opts.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
 			return nil, fmt.Errorf("disabling intra-op spinning: %w", err)

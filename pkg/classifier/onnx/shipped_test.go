@@ -32,29 +32,12 @@ func TestShippedModel(t *testing.T) {
 		t.Skipf("no shipped ONNX model in %s yet", shippedModelDir)
 	}
 	requireRuntime(t)
-	f, err := os.Open(sharedDevFile)
-	if err != nil {
-		t.Fatalf("the shared data folder is missing (%v): it is expected at ../shared/data beside the repository", err)
-	}
-	defer func() { _ = f.Close() }()
+	texts, want := readRows(t, sharedDevFile, shippedDevRows)
 	c, err := Load(context.Background(), classifier.Config{}, os.DirFS(shippedModelDir))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = c.Close() }()
-	var texts, want []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() && len(texts) < shippedDevRows {
-		var row struct{ Text, Label string }
-		if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
-			t.Fatalf("dev.jsonl: %v", err)
-		}
-		texts, want = append(texts, row.Text), append(want, row.Label)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
 	correct := 0
 	for i := 0; i < len(texts); i += 16 {
 		res, err := c.ClassifyBatch(context.Background(), texts[i:min(i+16, len(texts))])
@@ -72,4 +55,31 @@ func TestShippedModel(t *testing.T) {
 	if acc < shippedMinAccuracy {
 		t.Fatalf("accuracy %.3f < %.2f: Go inputs probably differ from the training pipeline's", acc, shippedMinAccuracy)
 	}
+}
+
+// readRows returns the "text" and "label" of the first limit lines (all when
+// limit <= 0) of a JSONL file such as the shared dev set.
+func readRows(t *testing.T, path string, limit int) (texts, labels []string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("%v (the shared data folder is expected at ../shared/data beside the repository)", err)
+	}
+	defer func() { _ = f.Close() }()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() && (limit <= 0 || len(texts) < limit) {
+		var row struct {
+			Text  string `json:"text"`
+			Label string `json:"label"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		texts, labels = append(texts, row.Text), append(labels, row.Label)
+	}
+	if err := sc.Err(); err != nil || len(texts) == 0 {
+		t.Fatalf("%s: %d rows, %v", path, len(texts), err)
+	}
+	return texts, labels
 }
