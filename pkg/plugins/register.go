@@ -13,6 +13,10 @@ import (
 
 	"github.com/semantic-epp/semantic-epp/pkg/classifier"
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/loader"
+	"github.com/semantic-epp/semantic-epp/pkg/plugins/endpointtracker"
+	"github.com/semantic-epp/semantic-epp/pkg/plugins/modelselection/filter/saturated"
+	"github.com/semantic-epp/semantic-epp/pkg/plugins/modelselection/scorer/load"
+	"github.com/semantic-epp/semantic-epp/pkg/plugins/modelselection/scorer/rank"
 	"github.com/semantic-epp/semantic-epp/pkg/plugins/semanticselector"
 	"github.com/semantic-epp/semantic-epp/pkg/plugins/servedmodelfilter"
 )
@@ -36,6 +40,12 @@ func RegisterAll() {
 	plugin.Register(semanticselector.Type, semanticselector.NewFactory(loader.Load))
 	plugin.Register(servedmodelfilter.Type, servedmodelfilter.Factory)
 	plugin.Register(servedmodelfilter.ProfileHandlerType, servedmodelfilter.ProfileHandlerFactory)
+	// semantic-epp: model selection (the selector's selection stage) and the
+	// endpoint view it reads load from.
+	plugin.Register(endpointtracker.Type, endpointtracker.Factory)
+	plugin.Register(saturated.Type, saturated.Factory)
+	plugin.Register(rank.Type, rank.Factory)
+	plugin.Register(load.Type, load.Factory)
 }
 
 // Collectors returns the Prometheus collectors of our plugins and of the

@@ -39,6 +39,20 @@ type Request struct {
 	// Signals holds the result of every signal evaluated so far, by signal
 	// plugin name.
 	Signals map[string]SignalResult
+	// Loads holds the load of each candidate model that a filter or scorer
+	// read, by model, so the selector reports what the decision saw.
+	Loads map[string]ModelLoad
+}
+
+// RecordLoad keeps the load a filter or scorer read for a model.
+func (r *Request) RecordLoad(l ModelLoad) {
+	if r == nil {
+		return
+	}
+	if r.Loads == nil {
+		r.Loads = make(map[string]ModelLoad, 2)
+	}
+	r.Loads[l.Model] = l
 }
 
 // Signal returns the result of the named signal and whether it was evaluated.

@@ -31,6 +31,7 @@ import (
 	fwkplugin "sigs.k8s.io/gateway-api-inference-extension/pkg/epp/framework/interface/plugin"
 	extractormetrics "sigs.k8s.io/gateway-api-inference-extension/pkg/epp/framework/plugins/datalayer/extractor/metrics"
 	sourcemetrics "sigs.k8s.io/gateway-api-inference-extension/pkg/epp/framework/plugins/datalayer/source/metrics"
+	sourcenotifications "sigs.k8s.io/gateway-api-inference-extension/pkg/epp/framework/plugins/datalayer/source/notifications"
 	"sigs.k8s.io/gateway-api-inference-extension/pkg/epp/framework/plugins/flowcontrol/fairness"
 	"sigs.k8s.io/gateway-api-inference-extension/pkg/epp/framework/plugins/flowcontrol/ordering"
 	"sigs.k8s.io/gateway-api-inference-extension/pkg/epp/framework/plugins/flowcontrol/saturationdetector/utilization"
@@ -75,6 +76,7 @@ func registerPlugins() {
 	fwkplugin.Register(sourcemetrics.MetricsDataSourceType, sourcemetrics.MetricsDataSourceFactory)
 	fwkplugin.Register(extractormetrics.MetricsExtractorType, extractormetrics.CoreMetricsExtractorFactory)
 	fwkplugin.Register(openai.OpenAIParserType, openai.OpenAIParserPluginFactory)
+	fwkplugin.Register(sourcenotifications.EndpointNotificationSourceType, sourcenotifications.EndpointSourceFactory)
 	fwkplugin.Register(utilization.UtilizationDetectorType, utilization.UtilizationDetectorFactory)
 	loader.RegisterFeatureGate(datalayer.ExperimentalDatalayerFeatureGate)
 	loader.RegisterFeatureGate(datalayer.EnableLegacyMetricsFeatureGate)
@@ -120,6 +122,13 @@ type pod struct {
 // pool, serves it on an in-memory listener and returns a connection to it.
 func startEPP(t *testing.T, configText []byte, pods []pod) *grpc.ClientConn {
 	t.Helper()
+	conn, _, _ := startEPPWith(t, configText, pods)
+	return conn
+}
+
+// startEPPWith is startEPP that also returns the plugin handle and the datastore.
+func startEPPWith(t *testing.T, configText []byte, pods []pod) (*grpc.ClientConn, fwkplugin.Handle, datastore.Datastore) {
+	t.Helper()
 	k8sPods := make([]*corev1.Pod, 0, len(pods))
 	for _, p := range pods {
 		k8sPods = append(k8sPods, testutil.MakePod(p.name).Namespace(namespace).ReadyCondition().
@@ -155,7 +164,7 @@ func startEPP(t *testing.T, configText []byte, pods []pod) *grpc.ClientConn {
 		t.Fatalf("dialing the in-memory EPP: %v", err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	return conn
+	return conn, handle, ds
 }
 
 // outcome is what Envoy would act on for one request.

@@ -103,7 +103,7 @@ func TestRoundTrip(t *testing.T) {
 		chunk     int
 		wantModel string
 		wantPhi   bool // destination is the phi pod (else a llama pod)
-		selected  bool // x-selected-model expected
+		selected  bool // the selector chose the model (else x-selection-reason is explicit)
 		unchanged bool // forwarded body equals the sent body
 	}{
 		{"explicit llama3-8b passes through", "/v1/chat/completions",
@@ -155,12 +155,13 @@ func TestRoundTrip(t *testing.T) {
 			if tc.wantModel != "" && tc.wantPhi != (out.destination == phiIP) {
 				t.Errorf("destination %q, want phi pod = %v", out.destination, tc.wantPhi)
 			}
-			if tc.selected {
-				if out.headers["x-selected-model"] != model {
-					t.Errorf("x-selected-model = %q, want %q", out.headers["x-selected-model"], model)
-				}
-			} else if v, ok := out.headers["x-selected-model"]; ok {
-				t.Errorf("x-selected-model %q set on a pass-through request", v)
+			// x-selected-model is always set (overwriting any client value):
+			// to the chosen model, or to the named one on pass-through.
+			if out.headers["x-selected-model"] != model {
+				t.Errorf("x-selected-model = %q, want %q", out.headers["x-selected-model"], model)
+			}
+			if !tc.selected && out.headers["x-selection-reason"] != "explicit" {
+				t.Errorf("x-selection-reason = %q on a pass-through request, want explicit", out.headers["x-selection-reason"])
 			}
 			if tc.unchanged && !reflect.DeepEqual(got, decode(t, sent)) {
 				t.Errorf("pass-through body changed:\n got %s\nsent %s", out.body, sent)

@@ -61,6 +61,9 @@ type Parameters struct {
 	ClassifierTimeout *classifier.Duration `json:"classifierTimeout,omitempty"`
 	// FailurePolicy is "open" (default) or "closed".
 	FailurePolicy string `json:"failurePolicy,omitempty"`
+	// Selection configures model filters and scorers applied to a category's
+	// candidates; without it the category's order and weights decide.
+	Selection *Pipeline `json:"selection,omitempty"`
 }
 
 // Model declares a model the selector may route to.
@@ -91,8 +94,21 @@ type Category struct {
 	// Name is a label of the classifier.
 	Name string `json:"name"`
 	// Models is the ranked list. Without weights the first model is chosen;
-	// with weights, traffic is split in proportion to them.
+	// with weights, traffic is split in proportion to them. The models after
+	// the first choice are those the category may fall back to when the
+	// selection stage's filters pass over it (e.g. saturated endpoints).
 	Models []CategoryModel `json:"models"`
+	// MaxFallbackRank bounds how far down the list a fallback may go:
+	// 0 never falls back; the default is the whole list.
+	MaxFallbackRank *int `json:"maxFallbackRank,omitempty"`
+}
+
+// maxFallbackRank applies the default (the whole list).
+func (c Category) maxFallbackRank() int {
+	if c.MaxFallbackRank == nil {
+		return len(c.Models) - 1
+	}
+	return *c.MaxFallbackRank
 }
 
 // CategoryModel is one entry of a category's ranked list.
@@ -222,6 +238,7 @@ func (p *Parameters) validate() error {
 		errs = append(errs, fmt.Errorf("failurePolicy: %q is not %q or %q", p.FailurePolicy, FailOpen, FailClosed))
 	}
 	errs = append(errs, p.validateCategories(known)...)
+	errs = append(errs, p.Selection.validate()...)
 	return errors.Join(errs...)
 }
 
@@ -237,6 +254,10 @@ func (p *Parameters) validateCategories(known map[string]Model) []error {
 		seen[c.Name] = true
 		if len(c.Models) == 0 {
 			errs = append(errs, fmt.Errorf("categories[%d].models: list at least one model", i))
+		}
+		if r := c.MaxFallbackRank; r != nil && (*r < 0 || *r >= max(len(c.Models), 1)) {
+			errs = append(errs, fmt.Errorf("categories[%d].maxFallbackRank: %d is outside [0, %d] (the list's last rank)",
+				i, *r, max(len(c.Models)-1, 0)))
 		}
 		for j, cm := range c.Models {
 			field := fmt.Sprintf("categories[%d].models[%d]", i, j)
@@ -278,4 +299,28 @@ func isAuto(names []string, model string) bool {
 		}
 	}
 	return false
+}
+
+func (p *Pipeline) validate() []error {
+	if p == nil {
+		return nil
+	}
+	var errs []error
+	for i, f := range p.Filters {
+		if f.PluginRef == "" {
+			errs = append(errs, fmt.Errorf("selection.filters[%d].pluginRef: required", i))
+		}
+		if f.Weight != nil {
+			errs = append(errs, fmt.Errorf("selection.filters[%d].weight: filters take no weight", i))
+		}
+	}
+	for i, sc := range p.Scorers {
+		if sc.PluginRef == "" {
+			errs = append(errs, fmt.Errorf("selection.scorers[%d].pluginRef: required", i))
+		}
+		if sc.Weight != nil && *sc.Weight < 0 {
+			errs = append(errs, fmt.Errorf("selection.scorers[%d].weight: %v must not be negative", i, *sc.Weight))
+		}
+	}
+	return errs
 }

@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/gateway-api-inference-extension/pkg/epp/framework/plugins/requesthandling/parsers/openai"
 
 	"github.com/semantic-epp/semantic-epp/pkg/classifier"
+	"github.com/semantic-epp/semantic-epp/pkg/selection"
 )
 
 // Type is the plugin type name used in EndpointPickerConfig.
@@ -46,6 +47,27 @@ var (
 // LoadFunc loads a classifier from its configuration (loader.Load in the binary).
 type LoadFunc func(ctx context.Context, cfg classifier.Config) (classifier.Classifier, error)
 
+// HeaderSelectionReason says why the model was chosen (see Select* constants).
+const HeaderSelectionReason = "x-selection-reason"
+
+// noLabel is the category header's value when no classifier label applies.
+// Headers are overwritten rather than deleted because the EPP can only send
+// header set mutations: a deleted key would leave the client's value in place.
+const noLabel = "none"
+
+// rejectionKey is the PluginState key of a fail-closed rejection.
+const rejectionKey fwkplugin.StateKey = "semantic-epp/semantic-model-selector/rejection"
+
+// rejection is kept from ParseRequest to AdmitRequest. body identifies the
+// request: two requests that share an x-request-id cannot take each other's
+// rejection.
+type rejection struct {
+	body *fwksched.LLMRequestBody
+	err  error
+}
+
+func (r *rejection) Clone() fwkplugin.StateData { c := *r; return &c }
+
 // Selector is the semantic-model-selector plugin.
 type Selector struct {
 	typedName fwkplugin.TypedName
@@ -53,8 +75,10 @@ type Selector struct {
 	params    *Parameters
 	clf       classifier.Classifier
 	models    map[string]Model
-	routes    map[string][]CategoryModel
-	rejected  *rejectSet
+	routes    map[string]Category
+	pipeline  pipeline
+	state     *fwkplugin.PluginState
+	random    func() float64
 }
 
 // NewFactory returns the plugin factory; load loads the configured classifier.
@@ -68,11 +92,15 @@ func NewFactory(load LoadFunc) fwkplugin.FactoryFunc {
 		if h != nil && h.Context() != nil {
 			ctx = h.Context()
 		}
+		pl, err := resolvePipeline(h, params.Selection)
+		if err != nil {
+			return nil, fmt.Errorf("%s %q: %w", Type, name, err)
+		}
 		clf, err := load(ctx, params.Classifier)
 		if err != nil {
 			return nil, fmt.Errorf("%s %q: classifier: %w", Type, name, err)
 		}
-		s, err := New(name, params, clf)
+		s, err := newSelector(ctx, name, params, clf, pl)
 		if err != nil {
 			_ = clf.Close()
 			return nil, fmt.Errorf("%s %q: %w", Type, name, err)
@@ -80,7 +108,8 @@ func NewFactory(load LoadFunc) fwkplugin.FactoryFunc {
 		log.FromContext(ctx).Info("Semantic model selector ready", "plugin", name, "labels", clf.Labels(),
 			"categories", len(params.Categories), "defaultModel", params.DefaultModel,
 			"autoModelNames", params.AutoModelNames, "failurePolicy", params.FailurePolicy,
-			"classifierTimeout", params.ClassifierTimeout.String())
+			"classifierTimeout", params.ClassifierTimeout.String(),
+			"modelFilters", len(pl.filters), "modelScorers", len(pl.scorers))
 		if ctx.Done() != nil {
 			go func() {
 				<-ctx.Done()
@@ -91,9 +120,14 @@ func NewFactory(load LoadFunc) fwkplugin.FactoryFunc {
 	}
 }
 
-// New builds a selector from validated parameters and a loaded classifier;
-// it checks that every category is a label of the classifier.
+// New builds a selector from validated parameters and a loaded classifier,
+// with the default selection stage (the category's order and weights); it
+// checks that every category is a label of the classifier.
 func New(name string, params *Parameters, clf classifier.Classifier) (*Selector, error) {
+	return newSelector(context.Background(), name, params, clf, defaultPipeline())
+}
+
+func newSelector(ctx context.Context, name string, params *Parameters, clf classifier.Classifier, pl pipeline) (*Selector, error) {
 	if params == nil || clf == nil {
 		return nil, errors.New("parameters and classifier are required")
 	}
@@ -106,14 +140,16 @@ func New(name string, params *Parameters, clf classifier.Classifier) (*Selector,
 		params:    params,
 		clf:       clf,
 		models:    make(map[string]Model, len(params.Models)),
-		routes:    make(map[string][]CategoryModel, len(params.Categories)),
-		rejected:  newRejectSet(5 * time.Minute),
+		routes:    make(map[string]Category, len(params.Categories)),
+		pipeline:  pl,
+		state:     fwkplugin.NewPluginState(ctx),
+		random:    rand.Float64,
 	}
 	for _, m := range params.Models {
 		s.models[m.Name] = m
 	}
 	for _, c := range params.Categories {
-		s.routes[c.Name] = c.Models
+		s.routes[c.Name] = c
 	}
 	return s, nil
 }
@@ -126,15 +162,19 @@ type decision struct {
 	model      string
 	label      string // classifier label; empty when not classified
 	confidence float32
-	routed     bool   // a category's model was chosen
-	reason     string // fallback reason when !routed
+	category   bool   // a category applied (its first choice or a fallback)
+	reason     string // selection reason (Select*, or default_<fallback reason>)
+	fallback   string // fallback reason when no category applied
+	firstModel string // the category's first choice
 	reasoning  *bool
 	failure    error // classifier failure (for fail-closed)
+	req        *selection.Request
 }
 
 // ParseRequest parses the body with the upstream OpenAI parser and, when the
 // model is one of autoModelNames, chooses the model and rewrites the payload.
-// Any other model passes through untouched.
+// Any other model passes through untouched. Either way the decision headers
+// are overwritten, so a client cannot send its own.
 func (s *Selector) ParseRequest(ctx context.Context, body []byte, headers map[string]string) (*fwksched.LLMRequestBody, error) {
 	parsed, err := s.inner.ParseRequest(ctx, body, headers)
 	if err != nil {
@@ -145,32 +185,35 @@ func (s *Selector) ParseRequest(ctx context.Context, body []byte, headers map[st
 		return parsed, nil
 	}
 	model, ok := payload["model"].(string)
-	if !ok || !isAuto(s.params.AutoModelNames, model) {
+	if !ok {
+		return parsed, nil
+	}
+	if !isAuto(s.params.AutoModelNames, model) {
+		setDecisionHeaders(headers, model, SelectExplicit, "", 0)
 		return parsed, nil
 	}
 	logger := log.FromContext(ctx)
-	d := s.decide(ctx, parsed)
+	d := s.decide(ctx, parsed, headers)
 	if d.failure != nil && s.params.FailurePolicy == FailClosed {
-		rejections.WithLabelValues(d.reason).Inc()
+		rejections.WithLabelValues(d.fallback).Inc()
 		id := headers[reqcommon.RequestIdHeaderKey]
-		logger.Error(d.failure, "Classifier failed and failurePolicy is closed; rejecting request", "reason", d.reason)
+		logger.Error(d.failure, "Classifier failed and failurePolicy is closed; rejecting request", "reason", d.fallback)
 		if id == "" {
-			return nil, fmt.Errorf("%s: classifier failed (%s) and failurePolicy is closed: %w", Type, d.reason, d.failure)
+			return nil, fmt.Errorf("%s: classifier failed (%s) and failurePolicy is closed: %w", Type, d.fallback, d.failure)
 		}
 		// The director maps parser errors to 400; the rejection is raised
 		// by AdmitRequest instead, which the director turns into a 5xx.
-		s.rejected.add(id, fmt.Errorf("classifier failed (%s) and failurePolicy is closed: %w", d.reason, d.failure))
+		s.state.Write(id, rejectionKey, &rejection{body: parsed,
+			err: fmt.Errorf("classifier failed (%s) and failurePolicy is closed: %w", d.fallback, d.failure)})
 		return parsed, nil
 	}
 	if d.failure != nil {
-		logger.Error(d.failure, "Classifier failed; routing to defaultModel (fail-open)", "reason", d.reason, "model", d.model)
+		logger.Error(d.failure, "Classifier failed; routing to defaultModel (fail-open)", "reason", d.fallback, "model", d.model)
 	}
-	if !d.routed {
-		fallbacks.WithLabelValues(d.reason).Inc()
-		decisions.WithLabelValues("", d.model).Inc()
-	} else {
-		decisions.WithLabelValues(d.label, d.model).Inc()
+	if d.fallback != "" {
+		fallbacks.WithLabelValues(d.fallback).Inc()
 	}
+	recordDecision(d)
 	payload["model"] = d.model
 	if d.reasoning != nil {
 		fam := s.params.ReasoningFamilies[s.models[d.model].ReasoningFamily]
@@ -178,27 +221,35 @@ func (s *Selector) ParseRequest(ctx context.Context, body []byte, headers map[st
 			logger.Error(err, "Reasoning switch not applied", "model", d.model)
 		}
 	}
-	if headers != nil {
-		delete(headers, HeaderCategory)
-		delete(headers, HeaderConfidence)
-		headers[HeaderSelectedModel] = d.model
-		if d.label != "" {
-			headers[HeaderCategory] = d.label
-			headers[HeaderConfidence] = strconv.FormatFloat(float64(d.confidence), 'f', 4, 32)
-		}
-	}
+	setDecisionHeaders(headers, d.model, d.reason, d.label, d.confidence)
 	logger.V(logutil.VERBOSE).Info("Semantic model selected", "incomingModel", model, "selectedModel", d.model,
-		"category", d.label, "confidence", d.confidence, "routed", d.routed, "fallbackReason", d.reason)
+		"reason", d.reason, "firstChoice", d.firstModel, "category", d.label, "confidence", d.confidence,
+		"fallbackReason", d.fallback, "loads", loadsForLog(d.req))
 	return parsed, nil
 }
 
+// setDecisionHeaders overwrites the decision headers sent to the model server.
+func setDecisionHeaders(headers map[string]string, model, reason, label string, confidence float32) {
+	if headers == nil {
+		return
+	}
+	headers[HeaderSelectedModel] = model
+	headers[HeaderSelectionReason] = reason
+	if label == "" {
+		headers[HeaderCategory] = noLabel
+		headers[HeaderConfidence] = "0"
+		return
+	}
+	headers[HeaderCategory] = label
+	headers[HeaderConfidence] = strconv.FormatFloat(float64(confidence), 'f', 4, 32)
+}
+
 // decide classifies the request's text and picks the model.
-func (s *Selector) decide(ctx context.Context, parsed *fwksched.LLMRequestBody) decision {
+func (s *Selector) decide(ctx context.Context, parsed *fwksched.LLMRequestBody, headers map[string]string) decision {
 	d := decision{model: s.params.DefaultModel}
 	text, _ := extractText(parsed)
 	if text == "" {
-		d.reason = ReasonNoText
-		return d
+		return d.withFallback(ReasonNoText)
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.params.ClassifierTimeout.Duration)
 	defer cancel()
@@ -211,8 +262,8 @@ func (s *Selector) decide(ctx context.Context, parsed *fwksched.LLMRequestBody) 
 			outcome, reason = outcomeTimeout, ReasonClassifierTimeout
 		}
 		classifierDuration.WithLabelValues(outcome).Observe(elapsed)
-		d.reason, d.failure = reason, err
-		return d
+		d.failure = err
+		return d.withFallback(reason)
 	}
 	classifierDuration.WithLabelValues(outcomeOK).Observe(elapsed)
 	if res.Truncated {
@@ -220,45 +271,43 @@ func (s *Selector) decide(ctx context.Context, parsed *fwksched.LLMRequestBody) 
 	}
 	d.label, d.confidence = res.Label, res.Confidence
 	if float64(res.Confidence) < s.params.Threshold {
-		d.reason = ReasonLowConfidence
-		return d
+		return d.withFallback(ReasonLowConfidence)
 	}
-	route, ok := s.routes[res.Label]
+	cat, ok := s.routes[res.Label]
 	if !ok {
-		d.reason = ReasonUnmappedCategory
-		return d
+		return d.withFallback(ReasonUnmappedCategory)
 	}
-	cm := pick(route, rand.Float64)
-	d.model, d.reasoning, d.routed = cm.Model, cm.Reasoning, true
+	req := &selection.Request{
+		RequestID: headers[reqcommon.RequestIdHeaderKey], Body: parsed, Headers: headers, Text: text,
+		Signals: map[string]selection.SignalResult{domainSignal: {
+			Matches: map[string]float32{res.Label: res.Confidence}, Label: res.Label, Confidence: res.Confidence,
+			Scores: res.Scores, Truncated: res.Truncated, Duration: time.Duration(elapsed * float64(time.Second)),
+		}},
+	}
+	cands := candidates(cat.Models, cat.maxFallbackRank(), s.random)
+	chosen := s.pipeline.run(ctx, req, cands)
+	d.req, d.category = req, true
+	d.model, d.reasoning, d.firstModel = chosen.Model, chosen.Reasoning, cands[0].Model
+	switch first, seen := req.Loads[d.firstModel]; {
+	case chosen.Rank > 0:
+		d.reason = SelectSaturationFallback
+		if !seen || !first.AllSaturated() {
+			d.reason = SelectCategory // moved by a scorer, not by saturation
+		}
+	case seen && first.AllSaturated():
+		d.reason = SelectAllSaturated
+	default:
+		d.reason = SelectCategory
+	}
 	return d
 }
 
-// pick chooses from a ranked list: the first entry when no weights are set,
-// otherwise at random in proportion to the weights.
-func pick(route []CategoryModel, random func() float64) CategoryModel {
-	var total float64
-	for _, cm := range route {
-		total += cm.Weight
-	}
-	if total <= 0 {
-		return route[0]
-	}
-	r := random() * total
-	for _, cm := range route {
-		if cm.Weight <= 0 {
-			continue
-		}
-		if r < cm.Weight {
-			return cm
-		}
-		r -= cm.Weight
-	}
-	for i := len(route) - 1; i >= 0; i-- { // rounding: last weighted entry
-		if route[i].Weight > 0 {
-			return route[i]
-		}
-	}
-	return route[0]
+// domainSignal names the classifier's result in selection.Request.Signals.
+const domainSignal = "domain"
+
+func (d decision) withFallback(reason string) decision {
+	d.fallback, d.reason = reason, selectDefaultPrefix+reason
+	return d
 }
 
 // ParseResponse delegates to the upstream OpenAI parser.
@@ -269,11 +318,41 @@ func (s *Selector) ParseResponse(ctx context.Context, body []byte, headers map[s
 // AdmitRequest denies the requests whose classification failed while
 // failurePolicy is closed.
 func (s *Selector) AdmitRequest(_ context.Context, request *fwksched.LLMRequest, _ []fwksched.Endpoint) error {
-	if request == nil {
+	if request == nil || request.RequestId == "" {
 		return nil
 	}
-	if err := s.rejected.take(request.RequestId); err != nil {
-		return fmt.Errorf("%s: %w", Type, err)
+	st, err := fwkplugin.ReadPluginStateKey[*rejection](s.state, request.RequestId, rejectionKey)
+	if err != nil || st.body != request.Body {
+		return nil
 	}
-	return nil
+	s.state.Delete(request.RequestId)
+	return fmt.Errorf("%s: %w", Type, st.err)
+}
+
+// pickIndex returns the first choice of a ranked list: the first entry when
+// no weights are set, otherwise an entry drawn in proportion to the weights.
+func pickIndex(route []CategoryModel, random func() float64) int {
+	var total float64
+	for _, cm := range route {
+		total += cm.Weight
+	}
+	if total <= 0 {
+		return 0
+	}
+	r := random() * total
+	for i, cm := range route {
+		if cm.Weight <= 0 {
+			continue
+		}
+		if r < cm.Weight {
+			return i
+		}
+		r -= cm.Weight
+	}
+	for i := len(route) - 1; i >= 0; i-- { // rounding: last weighted entry
+		if route[i].Weight > 0 {
+			return i
+		}
+	}
+	return 0
 }

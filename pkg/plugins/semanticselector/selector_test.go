@@ -141,8 +141,8 @@ func TestParseRequestRouting(t *testing.T) {
 				if headers[HeaderCategory] != res.Label || headers[HeaderConfidence] != fmt.Sprintf("%.4f", res.Confidence) {
 					t.Errorf("category headers = %q/%q, want %q/%.4f", headers[HeaderCategory], headers[HeaderConfidence], res.Label, res.Confidence)
 				}
-			} else if _, ok := headers[HeaderCategory]; ok {
-				t.Errorf("category header %q set without classification", headers[HeaderCategory])
+			} else if headers[HeaderCategory] != noLabel {
+				t.Errorf("category header = %q without classification, want %q (the client's value overwritten)", headers[HeaderCategory], noLabel)
 			}
 			if tc.reason != "" {
 				if got := testutil.ToFloat64(fallbacks.WithLabelValues(tc.reason)) - before; got != 1 {
@@ -171,8 +171,14 @@ func TestParseRequestPassThrough(t *testing.T) {
 	if fmt.Sprint(a) != fmt.Sprint(b) {
 		t.Errorf("payload changed:\n got %s\nwant %s", got, body)
 	}
-	if len(headers) != 2 {
-		t.Errorf("headers changed: %v", headers)
+	// The decision headers are overwritten on pass-through requests too, so
+	// a client cannot make an HTTPRoute match its own x-selected-model.
+	want := map[string]string{HeaderSelectedModel: "llama3-8b", HeaderSelectionReason: SelectExplicit,
+		HeaderCategory: noLabel, HeaderConfidence: "0"}
+	for k, v := range want {
+		if headers[k] != v {
+			t.Errorf("header %s = %q, want %q", k, headers[k], v)
+		}
 	}
 }
 
@@ -243,7 +249,7 @@ func TestClassifierFailures(t *testing.T) {
 			if m := parsed.Payload.(fwksched.PayloadMap)["model"]; m != tc.wantModel {
 				t.Errorf("model = %v, want %q", m, tc.wantModel)
 			}
-			admitErr := s.AdmitRequest(context.Background(), &fwksched.LLMRequest{RequestId: tc.requestID}, nil)
+			admitErr := s.AdmitRequest(context.Background(), &fwksched.LLMRequest{RequestId: tc.requestID, Body: parsed}, nil)
 			if (admitErr != nil) != tc.wantReject {
 				t.Errorf("AdmitRequest error = %v, want reject=%v", admitErr, tc.wantReject)
 			}
@@ -254,7 +260,7 @@ func TestClassifierFailures(t *testing.T) {
 				if got := testutil.ToFloat64(rejections.WithLabelValues(tc.reason)) - rj; got != 1 {
 					t.Errorf("rejections grew by %v, want 1", got)
 				}
-				if again := s.AdmitRequest(context.Background(), &fwksched.LLMRequest{RequestId: tc.requestID}, nil); again != nil {
+				if again := s.AdmitRequest(context.Background(), &fwksched.LLMRequest{RequestId: tc.requestID, Body: parsed}, nil); again != nil {
 					t.Errorf("second AdmitRequest denied again: %v", again)
 				}
 			} else if got := testutil.ToFloat64(fallbacks.WithLabelValues(tc.reason)) - fb; got != 1 {

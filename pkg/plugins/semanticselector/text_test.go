@@ -73,7 +73,7 @@ func TestPick(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := pick(tc.route, func() float64 { return tc.r })
+			got := tc.route[pickIndex(tc.route, func() float64 { return tc.r })]
 			if got.Model != tc.want {
 				t.Errorf("pick = %q, want %q", got.Model, tc.want)
 			}

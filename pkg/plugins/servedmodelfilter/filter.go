@@ -10,36 +10,30 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
-	"github.com/llm-d/llm-d-inference-scheduler/pkg/plugins/datalayer/models"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	logutil "sigs.k8s.io/gateway-api-inference-extension/pkg/common/observability/logging"
 	fwkplugin "sigs.k8s.io/gateway-api-inference-extension/pkg/epp/framework/interface/plugin"
 	fwksched "sigs.k8s.io/gateway-api-inference-extension/pkg/epp/framework/interface/scheduling"
+
+	"github.com/semantic-epp/semantic-epp/pkg/servedmodel"
 )
 
 // Type is the plugin type name used in EndpointPickerConfig.
 const Type = "served-model-filter"
 
-// Sources of an endpoint's served models.
+// Sources of an endpoint's served models (see package servedmodel).
 const (
-	// SourceLabel reads the pod label named by labelKey.
-	SourceLabel = "label"
-	// SourceModels reads the model list the llm-d models extractor stores on
-	// the endpoint (the model server's /v1/models).
-	SourceModels = "models"
+	SourceLabel  = servedmodel.SourceLabel
+	SourceModels = servedmodel.SourceModels
 )
 
 // DefaultLabelKey is the pod label holding the served model's name.
-const DefaultLabelKey = "semantic-epp.io/model"
+const DefaultLabelKey = servedmodel.DefaultLabelKey
 
-// ModelsAttributeKey is the endpoint attribute under which the llm-d v0.7.1
-// model-server-protocol-models extractor stores models.ModelInfoCollection
-// (its unexported modelsAttributeKey). A unit test runs the real extractor
-// to catch a change.
-const ModelsAttributeKey = "/v1/models"
+// ModelsAttributeKey is the endpoint attribute holding llm-d's /v1/models list.
+const ModelsAttributeKey = servedmodel.ModelsAttributeKey
 
 var _ fwksched.Filter = &Filter{}
 
@@ -58,9 +52,7 @@ type Parameters struct {
 // Filter is the served-model-filter plugin.
 type Filter struct {
 	typedName   fwkplugin.TypedName
-	useLabel    bool
-	useModels   bool
-	labelKey    string
+	resolver    servedmodel.Resolver
 	keepUnknown bool
 }
 
@@ -83,28 +75,11 @@ func Factory(name string, raw json.RawMessage, _ fwkplugin.Handle) (fwkplugin.Pl
 
 // New builds a filter from parameters, applying defaults.
 func New(name string, p Parameters) (*Filter, error) {
-	f := &Filter{typedName: fwkplugin.TypedName{Type: Type, Name: name}, labelKey: p.LabelKey, keepUnknown: p.KeepUnknown}
-	if f.labelKey == "" {
-		f.labelKey = DefaultLabelKey
-	}
-	if len(p.Sources) == 0 {
-		p.Sources = []string{SourceLabel, SourceModels}
-	}
-	var errs []error
-	for i, s := range p.Sources {
-		switch s {
-		case SourceLabel:
-			f.useLabel = true
-		case SourceModels:
-			f.useModels = true
-		default:
-			errs = append(errs, fmt.Errorf("sources[%d]: %q is not %q or %q", i, s, SourceLabel, SourceModels))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
+	r, err := servedmodel.NewResolver(p.Sources, p.LabelKey)
+	if err != nil {
 		return nil, err
 	}
-	return f, nil
+	return &Filter{typedName: fwkplugin.TypedName{Type: Type, Name: name}, resolver: r, keepUnknown: p.KeepUnknown}, nil
 }
 
 // TypedName returns the plugin's type and name.
@@ -121,7 +96,7 @@ func (f *Filter) Filter(ctx context.Context, cycleState *fwksched.CycleState, re
 	model := request.TargetModel
 	kept := make([]fwksched.Endpoint, 0, len(endpoints))
 	for _, ep := range endpoints {
-		serves, known := f.serves(ep, model)
+		serves, known := f.resolver.Serves(ep.GetMetadata(), ep, model)
 		if serves || (!known && f.keepUnknown) {
 			kept = append(kept, ep)
 		}
@@ -137,50 +112,4 @@ func (f *Filter) Filter(ctx context.Context, cycleState *fwksched.CycleState, re
 	}
 	logger.V(logutil.DEBUG).Info("Endpoints serving the model", "model", model, "kept", len(kept), "candidates", len(endpoints))
 	return kept
-}
-
-// serves reports whether ep serves model and whether any enabled source had
-// information about ep.
-func (f *Filter) serves(ep fwksched.Endpoint, model string) (serves, known bool) {
-	if f.useLabel {
-		if md := ep.GetMetadata(); md != nil {
-			if v, ok := md.Labels[f.labelKey]; ok {
-				known = true
-				if v == model {
-					return true, true
-				}
-			}
-		}
-	}
-	if f.useModels {
-		if list, ok := servedModels(ep); ok {
-			known = true
-			for _, m := range list {
-				if m.ID == model {
-					return true, true
-				}
-			}
-		}
-	}
-	return false, known
-}
-
-// servedModels reads the llm-d models attribute of an endpoint. The
-// extractor stores a value; cloned endpoints (the scheduler's snapshot) hold
-// the pointer its Clone returns.
-func servedModels(ep fwksched.Endpoint) (models.ModelInfoCollection, bool) {
-	v, ok := ep.Get(ModelsAttributeKey)
-	if !ok {
-		return nil, false
-	}
-	switch c := v.(type) {
-	case models.ModelInfoCollection:
-		return c, true
-	case *models.ModelInfoCollection:
-		if c == nil {
-			return nil, false
-		}
-		return *c, true
-	}
-	return nil, false
 }
