@@ -42,8 +42,12 @@ var (
 )
 
 // Register makes a backend available under name, replacing an earlier
-// registration of the same name (as GIE's plugin.Register does).
+// registration of the same name (as GIE's plugin.Register does). It panics
+// on an empty name or a nil factory: both are programming errors.
 func Register(name string, f Factory) {
+	if name == "" || f == nil {
+		panic(fmt.Sprintf("classifier.Register(%q): empty name or nil factory", name))
+	}
 	registryMu.Lock()
 	defer registryMu.Unlock()
 	registry[name] = f

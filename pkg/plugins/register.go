@@ -15,6 +15,7 @@ import (
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/cache"
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/loader"
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/onnx"
+	classifierplugin "github.com/semantic-epp/semantic-epp/pkg/plugins/classifier"
 	"github.com/semantic-epp/semantic-epp/pkg/plugins/semanticselector"
 	"github.com/semantic-epp/semantic-epp/pkg/plugins/servedmodelfilter"
 )
@@ -35,6 +36,7 @@ func RegisterAll() {
 	plugin.Register(models.ModelsDataSourceType, models.ModelDataSourceFactory)
 	plugin.Register(models.ModelsExtractorType, models.ModelServerExtractorFactory)
 	// semantic-epp.
+	plugin.Register(classifierplugin.Type, classifierplugin.Factory)
 	plugin.Register(semanticselector.Type, semanticselector.NewFactory(loader.Load))
 	plugin.Register(servedmodelfilter.Type, servedmodelfilter.Factory)
 	plugin.Register(servedmodelfilter.ProfileHandlerType, servedmodelfilter.ProfileHandlerFactory)

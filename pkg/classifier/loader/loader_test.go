@@ -2,6 +2,7 @@ package loader
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/go-logr/logr/funcr"
 
 	"github.com/semantic-epp/semantic-epp/models"
+	"github.com/semantic-epp/semantic-epp/pkg/classifier"
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/cache"
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/linear"
 )
@@ -173,5 +175,27 @@ func TestLoad(t *testing.T) {
 				t.Error(err)
 			}
 		})
+	}
+}
+
+// TestRegisteredBackend: a backend registered from outside the built-ins is
+// built by name, gets its raw parameters and the common wrappers.
+func TestRegisteredBackend(t *testing.T) {
+	var got json.RawMessage
+	classifier.Register("test-fixed", func(_ context.Context, raw json.RawMessage, _ classifier.FactoryOptions) (classifier.Classifier, error) {
+		got = raw
+		return linear.LoadDir(classifier.EmbeddedModel)
+	})
+	var cfg classifier.Config
+	if err := json.Unmarshal([]byte(`{"backend": "test-fixed", "words": ["a"], "cacheSize": 4}`), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	if _, ok := c.(*cache.Cache); !ok || string(got) != `{"words":["a"]}` {
+		t.Errorf("got %T with parameters %s", c, got)
 	}
 }
