@@ -9,42 +9,40 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-
-	"github.com/semantic-epp/semantic-epp/pkg/classifier"
 )
 
 // newSession creates the session on the configured execution provider and
 // returns the device it runs on. When CUDA cannot be used it falls back to
-// the CPU (logged and counted) unless cfg.CUDAFallback is "fail".
-func newSession(ctx context.Context, cfg classifier.Config, model []byte, inputs []string) (*ort.DynamicAdvancedSession, string, error) {
-	if cfg.Device == "cuda" {
-		s, err := createSession(cfg, model, inputs, true)
+// the CPU (logged and counted) unless o.CUDAFallback is "fail".
+func newSession(ctx context.Context, o Options, model []byte, inputs []string) (*ort.DynamicAdvancedSession, string, error) {
+	if o.Device == DeviceCUDA {
+		s, err := createSession(o, model, inputs, true)
 		if err == nil {
 			return s, "cuda", nil
 		}
-		if cfg.CUDAFallback == "fail" {
+		if o.CUDAFallback == FallbackFail {
 			return nil, "", fmt.Errorf("CUDA execution provider unavailable (cudaFallback: fail): %w", err)
 		}
-		classifier.ONNXCUDAFallbacks.Inc()
+		CUDAFallbacks.Inc()
 		log.FromContext(ctx).Error(err, "CUDA execution provider unavailable; running the ONNX classifier on the CPU",
-			"deviceID", cfg.DeviceID)
+			"deviceID", o.DeviceID)
 	}
-	s, err := createSession(cfg, model, inputs, false)
+	s, err := createSession(o, model, inputs, false)
 	if err != nil {
 		return nil, "", err
 	}
 	return s, "cpu", nil
 }
 
-func createSession(cfg classifier.Config, model []byte, inputs []string, cuda bool) (*ort.DynamicAdvancedSession, error) {
+func createSession(o Options, model []byte, inputs []string, cuda bool) (*ort.DynamicAdvancedSession, error) {
 	opts, err := ort.NewSessionOptions()
 	if err != nil {
 		return nil, fmt.Errorf("creating session options: %w", err)
 	}
 	defer func() { _ = opts.Destroy() }()
-	if cfg.IntraOpThreads > 0 {
-		if err := opts.SetIntraOpNumThreads(cfg.IntraOpThreads); err != nil {
-			return nil, fmt.Errorf("intraOpThreads %d: %w", cfg.IntraOpThreads, err)
+	if o.IntraOpThreads > 0 {
+		if err := opts.SetIntraOpNumThreads(o.IntraOpThreads); err != nil {
+			return nil, fmt.Errorf("intraOpThreads %d: %w", o.IntraOpThreads, err)
 		}
 	}
 	if err := opts.SetInterOpNumThreads(1); err != nil {
@@ -57,13 +55,13 @@ func createSession(cfg classifier.Config, model []byte, inputs []string, cuda bo
 	// the default model took 8.3 ms spinning and 6.8 ms without (3.3 / 4.2 ms
 	// back to back on a quiet machine; docs/benchmarks.md). So spinning is off
 	// unless asked for.
-	if !cfg.IntraOpSpinning {
+	if !o.IntraOpSpinning {
 		if err := opts.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
 			return nil, fmt.Errorf("disabling intra-op spinning: %w", err)
 		}
 	}
 	if cuda {
-		if err := appendCUDA(opts, cfg); err != nil {
+		if err := appendCUDA(opts, o); err != nil {
 			return nil, err
 		}
 	}
@@ -74,15 +72,15 @@ func createSession(cfg classifier.Config, model []byte, inputs []string, cuda bo
 	return s, nil
 }
 
-func appendCUDA(opts *ort.SessionOptions, cfg classifier.Config) error {
+func appendCUDA(opts *ort.SessionOptions, o Options) error {
 	cudaOpts, err := ort.NewCUDAProviderOptions()
 	if err != nil {
 		return fmt.Errorf("CUDA provider options: %w", err)
 	}
 	defer func() { _ = cudaOpts.Destroy() }()
-	settings := map[string]string{"device_id": strconv.Itoa(cfg.DeviceID)}
-	if cfg.GPUMemoryLimitBytes > 0 {
-		settings["gpu_mem_limit"] = strconv.FormatInt(cfg.GPUMemoryLimitBytes, 10)
+	settings := map[string]string{"device_id": strconv.Itoa(o.DeviceID)}
+	if o.GPUMemoryLimitBytes > 0 {
+		settings["gpu_mem_limit"] = strconv.FormatInt(o.GPUMemoryLimitBytes, 10)
 		settings["arena_extend_strategy"] = "kSameAsRequested"
 	}
 	if err := cudaOpts.Update(settings); err != nil {
