@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -57,8 +58,12 @@ type Parameters struct {
 	DefaultModel string `json:"defaultModel"`
 	// Threshold is the minimum confidence (0..1) for a category to be used.
 	Threshold float64 `json:"threshold,omitempty"`
-	// Classifier selects the classifier backend and model files.
+	// Classifier selects the classifier backend and model files of a
+	// classifier private to this selector.
 	Classifier classifier.Config `json:"classifier,omitempty"`
+	// ClassifierRef names a `classifier` plugin declared earlier in the
+	// config, shared with other plugins; it excludes Classifier.
+	ClassifierRef string `json:"classifierRef,omitempty"`
 	// ClassifierTimeout bounds one classification ("200ms" by default).
 	ClassifierTimeout *metav1.Duration `json:"classifierTimeout,omitempty"`
 	// FailurePolicy is "open" (default) or "closed".
@@ -232,6 +237,9 @@ func (p *Parameters) validate() error {
 	}
 	if p.Threshold < 0 || p.Threshold > 1 {
 		errs = append(errs, fmt.Errorf("threshold: %v is outside [0, 1]", p.Threshold))
+	}
+	if p.ClassifierRef != "" && !reflect.DeepEqual(p.Classifier, classifier.Config{}) {
+		errs = append(errs, errors.New("classifierRef: set either classifierRef or classifier, not both"))
 	}
 	if p.ClassifierTimeout.Duration <= 0 {
 		errs = append(errs, errors.New("classifierTimeout: must be positive"))

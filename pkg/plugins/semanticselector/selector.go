@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/gateway-api-inference-extension/pkg/epp/framework/plugins/requesthandling/parsers/openai"
 
 	"github.com/semantic-epp/semantic-epp/pkg/classifier"
+	classifierplugin "github.com/semantic-epp/semantic-epp/pkg/plugins/classifier"
 	"github.com/semantic-epp/semantic-epp/pkg/selection"
 )
 
@@ -96,13 +97,15 @@ func NewFactory(load LoadFunc) fwkplugin.FactoryFunc {
 		if err != nil {
 			return nil, fmt.Errorf("%s %q: %w", Type, name, err)
 		}
-		clf, err := load(ctx, params.Classifier)
+		clf, owned, err := selectorClassifier(ctx, h, load, params)
 		if err != nil {
-			return nil, fmt.Errorf("%s %q: classifier: %w", Type, name, err)
+			return nil, fmt.Errorf("%s %q: %w", Type, name, err)
 		}
 		s, err := newSelector(ctx, name, params, clf, pl)
 		if err != nil {
-			_ = clf.Close()
+			if owned {
+				_ = clf.Close()
+			}
 			return nil, fmt.Errorf("%s %q: %w", Type, name, err)
 		}
 		log.FromContext(ctx).Info("Semantic model selector ready", "plugin", name, "labels", clf.Labels(),
@@ -110,7 +113,7 @@ func NewFactory(load LoadFunc) fwkplugin.FactoryFunc {
 			"autoModelNames", params.AutoModelNames, "failurePolicy", params.FailurePolicy,
 			"classifierTimeout", params.ClassifierTimeout.String(),
 			"modelFilters", len(pl.filters), "modelScorers", len(pl.scorers))
-		if ctx.Done() != nil {
+		if owned && ctx.Done() != nil {
 			go func() {
 				<-ctx.Done()
 				_ = clf.Close()
@@ -118,6 +121,23 @@ func NewFactory(load LoadFunc) fwkplugin.FactoryFunc {
 		}
 		return s, nil
 	}
+}
+
+// selectorClassifier returns the shared classifier classifierRef names (not
+// owned: its plugin closes it) or loads the selector's own.
+func selectorClassifier(ctx context.Context, h fwkplugin.Handle, load LoadFunc, params *Parameters) (classifier.Classifier, bool, error) {
+	if params.ClassifierRef != "" {
+		c, err := classifierplugin.Lookup(h, params.ClassifierRef)
+		if err != nil {
+			return nil, false, fmt.Errorf("classifierRef: %w", err)
+		}
+		return c, false, nil
+	}
+	c, err := load(ctx, params.Classifier)
+	if err != nil {
+		return nil, false, fmt.Errorf("classifier: %w", err)
+	}
+	return c, true, nil
 }
 
 // New builds a selector from validated parameters and a loaded classifier,
