@@ -30,6 +30,12 @@
 //     timeout) unless FailureModeAllow is set; then the request continues
 //     unprocessed. Once the response headers reached the client, a failure
 //     resets the client connection, as Envoy resets the stream;
+//   - an upstream that closes the connection after taking part of the request
+//     body is a reset: 503 "upstream connect error or disconnect/reset before
+//     headers. reset reason: connection termination" (flag UC), also when it
+//     wrote a 2xx before closing without reading the whole body (as
+//     llm-d-inference-sim does above its body limit): such an answer never
+//     reaches the client as a success;
 //   - local replies made after routing (upstream connect failure) pass
 //     through the response path of the processor, as Envoy's do.
 package gateway
@@ -107,7 +113,7 @@ type AccessLogEntry struct {
 	Status   int
 	Upstream string
 	// Flags are Envoy-style response flags: "UF" upstream connection
-	// failure, "NR" no route/destination, "UAEX" processor failure, "UT"
+	// failure, "UC" upstream connection termination, "NR" no route/destination, "UAEX" processor failure, "UT"
 	// processor timeout, "IR" immediate response from the processor.
 	Flags    string
 	Duration time.Duration

@@ -271,6 +271,11 @@ func (n *Network) AddPod(i int) (string, error) {
 		{"-n", ns, "link", "set", "lo", "up"},
 		{"-n", ns, "route", "add", "default", "via", hostIP},
 	}
+	// The root end of a veth of a namespace deleted moments ago (by this
+	// slot's last owner, or a sweep) outlives the namespace until the
+	// kernel's asynchronous namespace cleanup runs; deleting it now takes
+	// the pair down so that the name is free.
+	_ = exec.Command("ip", "link", "del", host).Run()
 	n.pods[i] = true
 	for _, s := range steps {
 		if out, err := exec.Command("ip", s...).CombinedOutput(); err != nil {
