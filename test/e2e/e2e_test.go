@@ -198,6 +198,34 @@ func TestMalformedRequests(t *testing.T) {
 	}
 }
 
+// TestOversizedPrompt: a chat prompt larger than the model servers accept
+// (12 MB, the simulator takes 4 MiB) gets the gateway's 413, never the
+// simulator's empty 200; one just under the gateway's limit still works.
+func TestOversizedPrompt(t *testing.T) {
+	need(t)
+	chatBody := func(n int) string {
+		return `{"model":"llama3-8b","messages":[{"role":"user","content":"` + strings.Repeat("a ", n/2) + `"}]}`
+	}
+	resp, err := httpc.Post(sb.GatewayURL+"/v1/chat/completions", "application/json", strings.NewReader(chatBody(12<<20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || string(b) != "Payload Too Large" {
+		t.Fatalf("12 MB prompt: got %d %q, want 413 \"Payload Too Large\"", resp.StatusCode, b)
+	}
+	resp, err = httpc.Post(sb.GatewayURL+"/v1/chat/completions", "application/json", strings.NewReader(chatBody(1<<20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || len(b) == 0 {
+		t.Fatalf("1 MB prompt: got %d with %d body bytes, want 200 with a completion", resp.StatusCode, len(b))
+	}
+}
+
 // TestLoadSpreads: with equal reported load both replicas serve traffic.
 func TestLoadSpreads(t *testing.T) {
 	need(t)

@@ -88,3 +88,46 @@ func TestGatewayUpstreamResetBeforeRequestSent(t *testing.T) {
 		})
 	}
 }
+
+// TestGatewayBodyLimit: MaxRequestBodyBytes answers 413 like Envoy's buffer
+// filter, for a declared content-length before the processor sees anything
+// and for a chunked body as soon as it passes the limit.
+func TestGatewayBodyLimit(t *testing.T) {
+	echo := startEcho(t, nil)
+	const limit = 256 << 10
+	over := `{"model":"auto","prompt":"` + strings.Repeat("x", limit) + `"}`
+	tests := []struct {
+		name       string
+		body       io.Reader
+		wantStatus int
+		wantFlags  string
+	}{
+		{"content-length over the limit", strings.NewReader(over), http.StatusRequestEntityTooLarge, "RL"},
+		{"chunked over the limit", io.MultiReader(strings.NewReader(over)), http.StatusRequestEntityTooLarge, "RL"},
+		{"under the limit", strings.NewReader(`{"model":"auto"}`), http.StatusOK, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			proc := &testProcessor{dest: hostOf(echo.URL)}
+			url, log := startGateway(t, Config{ExtProcAddress: startProcessor(t, proc), MaxRequestBodyBytes: limit})
+			resp, err := http.Post(url+"/v1/completions", "application/json", tc.body)
+			if err != nil {
+				t.Fatalf("request: %v", err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			if resp.StatusCode != tc.wantStatus {
+				t.Fatalf("got %d %q, want %d", resp.StatusCode, body, tc.wantStatus)
+			}
+			if tc.wantStatus == http.StatusRequestEntityTooLarge && string(body) != bodyPayloadTooLarge {
+				t.Errorf("body %q, want %q", body, bodyPayloadTooLarge)
+			}
+			if got := log.first(t).Flags; got != tc.wantFlags {
+				t.Errorf("flags = %q, want %q (err %v)", got, tc.wantFlags, log.first(t).Err)
+			}
+			if tc.name == "content-length over the limit" && len(proc.requests()) != 0 {
+				t.Errorf("the processor saw %d messages, want none", len(proc.requests()))
+			}
+		})
+	}
+}

@@ -21,6 +21,7 @@ const (
 	bodyNoHealthyUpstream = "no healthy upstream"
 	bodyConnectFailure    = "upstream connect error or disconnect/reset before headers. reset reason: connection failure"
 	bodyUpstreamTimeout   = "upstream request timeout"
+	bodyPayloadTooLarge   = "Payload Too Large"
 	// Envoy's local reply when the upstream closes the connection before
 	// the response is complete (StreamResetReason ConnectionTermination).
 	bodyConnectionTermination = "upstream connect error or disconnect/reset before headers. reset reason: connection termination"
