@@ -200,29 +200,25 @@ func TestMalformedRequests(t *testing.T) {
 
 // TestOversizedPrompt: a chat prompt larger than the model servers accept
 // (12 MB, the simulator takes 4 MiB) gets the gateway's 413, never the
-// simulator's empty 200; one just under the gateway's limit still works.
+// simulator's empty 200; one under the body limit but over the model's
+// context gets the model server's own 400 naming the context length.
 func TestOversizedPrompt(t *testing.T) {
 	need(t)
-	chatBody := func(n int) string {
-		return `{"model":"llama3-8b","messages":[{"role":"user","content":"` + strings.Repeat("a ", n/2) + `"}]}`
+	post := func(n int) (int, string) {
+		body := `{"model":"llama3-8b","messages":[{"role":"user","content":"` + strings.Repeat("a ", n/2) + `"}]}`
+		resp, err := httpc.Post(sb.GatewayURL+"/v1/chat/completions", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		return resp.StatusCode, string(b)
 	}
-	resp, err := httpc.Post(sb.GatewayURL+"/v1/chat/completions", "application/json", strings.NewReader(chatBody(12<<20)))
-	if err != nil {
-		t.Fatal(err)
+	if status, body := post(12 << 20); status != http.StatusRequestEntityTooLarge || body != "Payload Too Large" {
+		t.Fatalf("12 MB prompt: got %d %q, want 413 \"Payload Too Large\"", status, body)
 	}
-	b, _ := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusRequestEntityTooLarge || string(b) != "Payload Too Large" {
-		t.Fatalf("12 MB prompt: got %d %q, want 413 \"Payload Too Large\"", resp.StatusCode, b)
-	}
-	resp, err = httpc.Post(sb.GatewayURL+"/v1/chat/completions", "application/json", strings.NewReader(chatBody(1<<20)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ = io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || len(b) == 0 {
-		t.Fatalf("1 MB prompt: got %d with %d body bytes, want 200 with a completion", resp.StatusCode, len(b))
+	if status, body := post(1 << 20); status != http.StatusBadRequest || !strings.Contains(body, "maximum context length") {
+		t.Fatalf("1 MB prompt: got %d %q, want the model server's 400 about its context length", status, body)
 	}
 }
 
