@@ -198,6 +198,30 @@ func TestMalformedRequests(t *testing.T) {
 	}
 }
 
+// TestOversizedPrompt: a chat prompt larger than the model servers accept
+// (12 MB, the simulator takes 4 MiB) gets the gateway's 413, never the
+// simulator's empty 200; one under the body limit but over the model's
+// context gets the model server's own 400 naming the context length.
+func TestOversizedPrompt(t *testing.T) {
+	need(t)
+	post := func(n int) (int, string) {
+		body := `{"model":"llama3-8b","messages":[{"role":"user","content":"` + strings.Repeat("a ", n/2) + `"}]}`
+		resp, err := httpc.Post(sb.GatewayURL+"/v1/chat/completions", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		return resp.StatusCode, string(b)
+	}
+	if status, body := post(12 << 20); status != http.StatusRequestEntityTooLarge || body != "Payload Too Large" {
+		t.Fatalf("12 MB prompt: got %d %q, want 413 \"Payload Too Large\"", status, body)
+	}
+	if status, body := post(1 << 20); status != http.StatusBadRequest || !strings.Contains(body, "maximum context length") {
+		t.Fatalf("1 MB prompt: got %d %q, want the model server's 400 about its context length", status, body)
+	}
+}
+
 // TestLoadSpreads: with equal reported load both replicas serve traffic.
 func TestLoadSpreads(t *testing.T) {
 	need(t)

@@ -30,6 +30,13 @@
 //     timeout) unless FailureModeAllow is set; then the request continues
 //     unprocessed. Once the response headers reached the client, a failure
 //     resets the client connection, as Envoy resets the stream;
+//   - an upstream that closes the connection after taking part of the request
+//     body is a reset: 503 "upstream connect error or disconnect/reset before
+//     headers. reset reason: connection termination" (flag UC), also when it
+//     wrote a 2xx before closing without reading the whole body (as
+//     llm-d-inference-sim does above its body limit): such an answer never
+//     reaches the client as a success;
+//   - MaxRequestBodyBytes plays Envoy's buffer filter: 413 "Payload Too Large";
 //   - local replies made after routing (upstream connect failure) pass
 //     through the response path of the processor, as Envoy's do.
 package gateway
@@ -89,6 +96,12 @@ type Config struct {
 	// ChunkSize is the largest body chunk sent to the processor. Default 32 KiB
 	// (envoy.yaml's per_connection_buffer_limit_bytes).
 	ChunkSize int
+	// MaxRequestBodyBytes, when positive, refuses larger request bodies with
+	// 413 "Payload Too Large" (flag RL) before anything reaches the model
+	// server, as Envoy's buffer filter with max_request_bytes does: from the
+	// content-length at once, or as soon as a chunked body passes it. Zero
+	// leaves bodies unbounded, as an Envoy listener without that filter.
+	MaxRequestBodyBytes int64
 	// AccessLog, when set, receives one entry per request, like Envoy's
 	// access log.
 	AccessLog func(AccessLogEntry)
@@ -107,7 +120,8 @@ type AccessLogEntry struct {
 	Status   int
 	Upstream string
 	// Flags are Envoy-style response flags: "UF" upstream connection
-	// failure, "NR" no route/destination, "UAEX" processor failure, "UT"
+	// failure, "UC" upstream connection termination, "RL" request body over
+	// MaxRequestBodyBytes, "NR" no route/destination, "UAEX" processor failure, "UT"
 	// processor timeout, "IR" immediate response from the processor.
 	Flags    string
 	Duration time.Duration
@@ -154,8 +168,8 @@ func (c *Config) withDefaults() (Config, error) {
 	default:
 		return out, fmt.Errorf("gateway: unknown destination source %q (want %q or %q)", out.Destination, FromHeader, FromMetadata)
 	}
-	if out.MessageTimeout < 0 || out.ConnectTimeout < 0 || out.RouteTimeout < 0 || out.ChunkSize < 0 {
-		return out, errors.New("gateway: timeouts and chunk size must not be negative")
+	if out.MessageTimeout < 0 || out.ConnectTimeout < 0 || out.RouteTimeout < 0 || out.ChunkSize < 0 || out.MaxRequestBodyBytes < 0 {
+		return out, errors.New("gateway: timeouts, chunk size and body limit must not be negative")
 	}
 	return out, nil
 }

@@ -63,6 +63,7 @@ type exchange struct {
 	firstHopTime time.Duration
 	reqStart     time.Time
 	reqDone      atomic.Bool  // the picker's request path was timed
+	tooLarge     atomic.Bool  // the request body passed MaxRequestBodyBytes
 	eosSentAt    atomic.Int64 // unix nanos the response end of stream went to the picker
 }
 
@@ -171,6 +172,10 @@ func (ex *exchange) next() (*extprocv3.ProcessingResponse, error) {
 // failureReply answers the client for a processor failure when failure
 // mode does not allow continuing.
 func (ex *exchange) failureReply(err error) {
+	if ex.tooLarge.Load() {
+		ex.payloadTooLarge()
+		return
+	}
 	ex.fail(err, "UAEX")
 	if errors.Is(err, errMessageTimeout) {
 		ex.writeLocal(http.StatusGatewayTimeout, "ext_proc_error_message_timeout")
@@ -192,6 +197,11 @@ func (ex *exchange) processorFailed(err error) {
 }
 
 func (ex *exchange) run() {
+	if limit := ex.g.cfg.MaxRequestBodyBytes; limit > 0 && ex.r.ContentLength > limit {
+		close(ex.senderDone)
+		ex.payloadTooLarge()
+		return
+	}
 	ex.reqHeaders = ex.requestHeaders()
 	if ex.g.firstClient != nil {
 		if err := ex.firstHop(); err != nil {
@@ -224,11 +234,22 @@ func (ex *exchange) run() {
 	if errors.Is(err, errImmediate) {
 		return
 	}
+	if err != nil && ex.tooLarge.Load() {
+		ex.payloadTooLarge()
+		return
+	}
 	if err != nil {
 		ex.processorFailed(err)
 		return
 	}
 	ex.route(nil)
+}
+
+// payloadTooLarge answers a body over MaxRequestBodyBytes like Envoy's
+// buffer filter.
+func (ex *exchange) payloadTooLarge() {
+	ex.fail(fmt.Errorf("request body over the %d-byte limit", ex.g.cfg.MaxRequestBodyBytes), "RL")
+	ex.writeLocal(http.StatusRequestEntityTooLarge, bodyPayloadTooLarge)
 }
 
 var errImmediate = errors.New("immediate response sent")
@@ -301,8 +322,15 @@ func (ex *exchange) openStream() error {
 func (ex *exchange) sendRequestBody() {
 	defer close(ex.senderDone)
 	buf := make([]byte, ex.g.cfg.ChunkSize)
+	var total int64
 	for {
 		n, rerr := ex.r.Body.Read(buf)
+		total += int64(n)
+		if limit := ex.g.cfg.MaxRequestBodyBytes; limit > 0 && total > limit {
+			ex.tooLarge.Store(true)
+			ex.streamCancel()
+			return
+		}
 		if n > 0 {
 			chunk := append([]byte(nil), buf[:n]...)
 			ex.sentBody.Write(chunk)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -20,6 +21,10 @@ const (
 	bodyNoHealthyUpstream = "no healthy upstream"
 	bodyConnectFailure    = "upstream connect error or disconnect/reset before headers. reset reason: connection failure"
 	bodyUpstreamTimeout   = "upstream request timeout"
+	bodyPayloadTooLarge   = "Payload Too Large"
+	// Envoy's local reply when the upstream closes the connection before
+	// the response is complete (StreamResetReason ConnectionTermination).
+	bodyConnectionTermination = "upstream connect error or disconnect/reset before headers. reset reason: connection termination"
 )
 
 func newTimer(d time.Duration) *time.Timer { return time.NewTimer(d) }
@@ -64,11 +69,13 @@ func (ex *exchange) route(direct io.Reader) {
 	var body io.Reader = http.NoBody
 	var pr *io.PipeReader
 	var pw *io.PipeWriter
+	sent := &sentBody{}
 	switch {
 	case !ex.hasBody:
 	case ex.processing:
 		pr, pw = io.Pipe()
-		body = pr
+		sent.r = pr
+		body = sent
 	default:
 		body = direct
 	}
@@ -124,12 +131,28 @@ func (ex *exchange) route(direct io.Reader) {
 			ex.fail(fmt.Errorf("client went away: %w", ex.r.Context().Err()), "DC")
 			return
 		}
+		if sent.started() {
+			// Connected and part of the body went out: a disconnect, not a
+			// connect failure.
+			ex.fail(fmt.Errorf("upstream %s: %w", dest, res.err), "UC")
+			ex.localReply(http.StatusServiceUnavailable, bodyConnectionTermination)
+			return
+		}
 		ex.fail(fmt.Errorf("upstream %s: %w", dest, res.err), "UF")
 		ex.localReply(http.StatusServiceUnavailable, bodyConnectFailure)
 		return
 	}
 	defer func() { _ = res.resp.Body.Close() }()
 	resp := res.resp
+	if pr != nil && !sent.complete() && resp.StatusCode < 300 {
+		// The upstream answered a success without reading the whole body
+		// and closed (llm-d-inference-sim does this above its body limit):
+		// it never processed the request. Envoy sees the connection reset
+		// under the request it is still writing and answers 503.
+		ex.fail(fmt.Errorf("upstream %s closed the connection before reading the request body (%d bytes read), answering %d", dest, sent.bytes(), resp.StatusCode), "UC")
+		ex.localReply(http.StatusServiceUnavailable, bodyConnectionTermination)
+		return
+	}
 	hasBody := resp.ContentLength != 0 && method != http.MethodHead &&
 		resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified
 	ex.respond(resp.StatusCode, resp.Header, resp.Body, hasBody, func() http.Header { return resp.Trailer })
@@ -226,3 +249,28 @@ func (ex *exchange) servedMetadata() *corev3.Metadata {
 		}},
 	}}
 }
+
+// sentBody is the processed request body as the upstream transport reads
+// it; it tells whether the upstream took all of it.
+type sentBody struct {
+	r    io.ReadCloser
+	n    atomic.Int64
+	done atomic.Bool
+}
+
+func (s *sentBody) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	s.n.Add(int64(n))
+	if err == io.EOF {
+		s.done.Store(true)
+	}
+	return n, err
+}
+
+// Close lets the transport end the pipe when it stops sending, which
+// unblocks the writer of the processed body.
+func (s *sentBody) Close() error { return s.r.Close() }
+
+func (s *sentBody) started() bool  { return s.n.Load() > 0 }
+func (s *sentBody) complete() bool { return s.done.Load() }
+func (s *sentBody) bytes() int64   { return s.n.Load() }

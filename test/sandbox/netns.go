@@ -99,16 +99,22 @@ func pidFile(slot int) string { return filepath.Join(lockDir, fmt.Sprintf("slot-
 
 // RecordProcesses notes the control-plane processes this sandbox started
 // (envtest gives them no parent-death signal) so that the next sandbox can
-// end them if this one dies without stopping them. Each line holds a pid and
-// its command line, which must still match before a kill.
+// end them if this one dies without stopping them. Each line holds a pid,
+// its start time (clock ticks after boot, fixed at fork) and, for people
+// reading the file, its command line. The start time, not the command line,
+// identifies the process: a recycled pid has a later start time, while the
+// command line of a process that was just started may still be empty (the
+// kernel fills it in after the parent returns from exec) and so would not
+// match later.
 func (n *Network) RecordProcesses(pids []int) error {
 	var b strings.Builder
 	for _, pid := range pids {
-		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		start, err := startTime(pid)
 		if err != nil {
 			continue
 		}
-		fmt.Fprintf(&b, "%d %s\n", pid, strings.ReplaceAll(string(cmdline), "\x00", " "))
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		fmt.Fprintf(&b, "%d %d %s\n", pid, start, strings.ReplaceAll(string(cmdline), "\x00", " "))
 	}
 	if err := os.WriteFile(pidFile(n.slot), []byte(b.String()), 0o644); err != nil {
 		return fmt.Errorf("recording processes: %w", err)
@@ -116,24 +122,55 @@ func (n *Network) RecordProcesses(pids []int) error {
 	return nil
 }
 
-// killRecorded ends the processes a dead sandbox of this slot recorded.
+// killRecorded ends the processes a dead sandbox of this slot recorded,
+// those whose start time still matches.
 func killRecorded(slot int) {
 	raw, err := os.ReadFile(pidFile(slot))
 	if err != nil {
 		return
 	}
 	for _, line := range strings.Split(string(raw), "\n") {
-		pidStr, cmd, ok := strings.Cut(line, " ")
-		pid, err := strconv.Atoi(pidStr)
-		if !ok || err != nil {
+		f := strings.Fields(line)
+		if len(f) < 2 {
 			continue
 		}
-		now, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		if err == nil && strings.ReplaceAll(string(now), "\x00", " ") == cmd {
+		pid, err1 := strconv.Atoi(f[0])
+		start, err2 := strconv.ParseUint(f[1], 10, 64)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		if now, err := startTime(pid); err == nil && now == start {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
 	_ = os.Remove(pidFile(slot))
+}
+
+// procStat reads /proc/<pid>/stat: the command name and the fields after
+// it (state, ppid, ...; the start time is the 20th).
+func procStat(pid int) (comm string, fields []string, err error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "", nil, err
+	}
+	// pid (comm) state ppid ...; comm may hold spaces and parentheses.
+	open, closeIdx := strings.IndexByte(string(stat), '('), strings.LastIndexByte(string(stat), ')')
+	if open < 0 || closeIdx < open {
+		return "", nil, fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	return string(stat[open+1 : closeIdx]), strings.Fields(string(stat[closeIdx+1:])), nil
+}
+
+// startTime returns when process pid started, in clock ticks after boot.
+func startTime(pid int) (uint64, error) {
+	_, fields, err := procStat(pid)
+	if err != nil {
+		return 0, err
+	}
+	if len(fields) < 20 {
+		return 0, fmt.Errorf("/proc/%d/stat has %d fields after the name", pid, len(fields))
+	}
+	return strconv.ParseUint(fields[19], 10, 64)
 }
 
 // childProcesses returns the pids of this process's children whose
@@ -150,17 +187,10 @@ func childProcesses(names ...string) []int {
 		if err != nil {
 			continue
 		}
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		comm, fields, err := procStat(pid)
 		if err != nil {
 			continue
 		}
-		// pid (comm) state ppid ...
-		open, closeIdx := strings.IndexByte(string(stat), '('), strings.LastIndexByte(string(stat), ')')
-		if open < 0 || closeIdx < open {
-			continue
-		}
-		comm := string(stat[open+1 : closeIdx])
-		fields := strings.Fields(string(stat[closeIdx+1:]))
 		if len(fields) < 2 {
 			continue
 		}
@@ -241,6 +271,11 @@ func (n *Network) AddPod(i int) (string, error) {
 		{"-n", ns, "link", "set", "lo", "up"},
 		{"-n", ns, "route", "add", "default", "via", hostIP},
 	}
+	// The root end of a veth of a namespace deleted moments ago (by this
+	// slot's last owner, or a sweep) outlives the namespace until the
+	// kernel's asynchronous namespace cleanup runs; deleting it now takes
+	// the pair down so that the name is free.
+	_ = exec.Command("ip", "link", "del", host).Run()
 	n.pods[i] = true
 	for _, s := range steps {
 		if out, err := exec.Command("ip", s...).CombinedOutput(); err != nil {

@@ -115,6 +115,11 @@ func (o *Options) defaults() error {
 	if o.SimArgs == nil {
 		o.SimArgs = []string{"--mode", "echo", "--max-num-seqs", "8"}
 	}
+	if o.Gateway.MaxRequestBodyBytes == 0 {
+		// The gateway refuses what the simulated model servers would: a
+		// clear 413 instead of the simulator's reset.
+		o.Gateway.MaxRequestBodyBytes = SimMaxRequestBodyBytes
+	}
 	if o.Out == nil {
 		o.Out = os.Stdout
 	}
@@ -153,6 +158,11 @@ func (o *Options) defaults() error {
 	}
 	return nil
 }
+
+// SimMaxRequestBodyBytes is llm-d-inference-sim's request body limit
+// (--max-request-body-size-mb, default 4); above it the simulator closes
+// the connection. The sandbox's gateway refuses larger bodies with 413.
+const SimMaxRequestBodyBytes = 4 << 20
 
 // gieCRDDir returns the CRD directory of the Gateway API Inference
 // Extension module the main module requires, from the module cache, or

@@ -262,3 +262,64 @@ func hasNamespace(t *testing.T, name string) bool {
 	}
 	return false
 }
+
+// TestKillRecordedIdentifiesByStartTime: a recorded process is ended even
+// when its command line changed after it was recorded (as it does while a
+// just-started process finishes exec), and a live process whose start time
+// differs from the record (a recycled pid) is left alone.
+func TestKillRecordedIdentifiesByStartTime(t *testing.T) {
+	n, err := NewNetwork()
+	if errors.Is(err, ErrNoNetns) {
+		t.Skipf("this machine cannot create network namespaces: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	start := func(args ...string) (*exec.Cmd, chan error) {
+		c := exec.Command(args[0], args[1:]...)
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Process.Kill() })
+		waited := make(chan error, 1)
+		go func() { waited <- c.Wait() }()
+		return c, waited
+	}
+
+	execs, waited := start("sh", "-c", "sleep 0.3; exec sleep 300")
+	if err := n.RecordProcesses([]int{execs.Process.Pid}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", execs.Process.Pid))
+		if string(b) == "sleep\x00300\x00" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process never exec'd sleep: cmdline %q", b)
+		}
+	}
+	killRecorded(n.slot)
+	select {
+	case <-waited:
+	case <-time.After(5 * time.Second):
+		t.Fatal("recorded process that exec'd after recording survived killRecorded")
+	}
+
+	recycled, waited := start("sleep", "300")
+	st, err := startTime(recycled.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := fmt.Sprintf("%d %d sleep 300\n", recycled.Process.Pid, st+1)
+	if err := os.WriteFile(pidFile(n.slot), []byte(line), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	killRecorded(n.slot)
+	select {
+	case err := <-waited:
+		t.Fatalf("a process with another start time was killed: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
