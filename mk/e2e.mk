@@ -11,15 +11,25 @@ RUN_LISTEN  ?= 127.0.0.1:8081
 RUN_CONFIG  ?= config/semantic-epp.yaml
 RUN_SIM_ARGS ?=
 E2E_FLAGS   ?=
+# The official OpenAI Python SDK for the e2e client test (test/e2e/client_test.go).
+OPENAI_VENV := $(CACHE_DIR)/openai-venv
+export OPENAI_SDK_PYTHON := $(OPENAI_VENV)/bin/python
 
 TEST_TARGETS += e2e
 
-.PHONY: run e2e e2e-deps iproute2 sandbox-bin
+.PHONY: run e2e e2e-deps iproute2 sandbox-bin openai-sdk
 
 iproute2:
 	@command -v ip >/dev/null || { apt-get update -qq && apt-get install -y -qq iproute2; }
 
-e2e-deps: go-build tools iproute2
+e2e-deps: go-build tools iproute2 openai-sdk
+
+openai-sdk: $(OPENAI_VENV)/.installed ## Install the official OpenAI Python SDK (pinned) into .cache/openai-venv
+
+$(OPENAI_VENV)/.installed: test/e2e/openai/requirements.txt
+	@test -x $(OPENAI_SDK_PYTHON) || $(MODEL_PYTHON) -m venv $(OPENAI_VENV)
+	$(OPENAI_SDK_PYTHON) -m pip install -q --disable-pip-version-check -r test/e2e/openai/requirements.txt
+	@touch $@
 
 sandbox-bin:
 	@mkdir -p $(dir $(SANDBOX_BIN))

@@ -79,6 +79,7 @@ func TestApplyToAPIServer(t *testing.T) {
 			checkReferences(t, set)
 			checkEPPDeployments(t, set)
 			checkRBAC(t, set, ns)
+			checkNetworkPolicy(t, set, filepath.ToSlash(rel))
 		})
 	}
 }

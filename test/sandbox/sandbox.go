@@ -76,6 +76,7 @@ type Sandbox struct {
 	pods      map[string]*SimPod
 	pool      string
 	extraEPPs []*EPP
+	apiServer *exec.Cmd // set once RestartAPIServer replaced envtest's process
 }
 
 func (o *Options) defaults() error {
@@ -490,6 +491,7 @@ func (s *Sandbox) Stop() {
 		s.net.Close()
 		s.net = nil
 	}
+	s.stopRestartedAPIServer()
 	if s.Env != nil {
 		_ = s.Env.Stop()
 		s.Env = nil
