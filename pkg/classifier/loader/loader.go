@@ -111,7 +111,7 @@ func loadBackend(ctx context.Context, cfg classifier.Config) (classifier.Classif
 	case classifier.BackendLinear:
 		return loadLinear(cfg)
 	case classifier.BackendONNX:
-		fsys, err := onnxFS(cfg)
+		fsys, err := onnxFS(ctx, cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -126,7 +126,7 @@ func loadBackend(ctx context.Context, cfg classifier.Config) (classifier.Classif
 	if !embedded(cfg) && isLinearOnly(os.DirFS(cfg.ModelDir)) {
 		return loadLinear(cfg)
 	}
-	fsys, err := onnxFS(cfg)
+	fsys, err := onnxFS(ctx, cfg)
 	if err == nil {
 		var c classifier.Classifier
 		if c, err = loadONNX(ctx, cfg, fsys); err == nil {
@@ -168,9 +168,9 @@ func loadLinear(cfg classifier.Config) (classifier.Classifier, error) {
 	return m, nil
 }
 
-func onnxFS(cfg classifier.Config) (fs.FS, error) {
+func onnxFS(ctx context.Context, cfg classifier.Config) (fs.FS, error) {
 	if embedded(cfg) {
-		return models.ONNX()
+		return embeddedONNX(ctx, cfg)
 	}
 	return os.DirFS(cfg.ModelDir), nil
 }
