@@ -12,9 +12,8 @@ import (
 	"testing"
 
 	"github.com/semantic-epp/semantic-epp/models"
-	"github.com/semantic-epp/semantic-epp/pkg/classifier"
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/linear"
-	"github.com/semantic-epp/semantic-epp/pkg/classifier/loader"
+	"github.com/semantic-epp/semantic-epp/pkg/classifier/onnx"
 )
 
 // writeFile writes content into a new file in dir and returns its path.
@@ -212,7 +211,7 @@ func TestShippedModelIsReproducible(t *testing.T) {
 // TestNoEnsembleFlag checks --no-ensemble loads the embedded ONNX model
 // without its ensemble.json and leaves predict's output format alone.
 func TestNoEnsembleFlag(t *testing.T) {
-	if err := loader.ONNXAvailable(classifier.Config{}); err != nil {
+	if err := onnx.Available("", ""); err != nil {
 		t.Skipf("skipped: libonnxruntime is not available, the embedded default is the linear model alone: %v", err)
 	}
 	line := regexp.MustCompile(`^\{"label":"[a-z ]+","confidence":[0-9.e-]+\}\n$`)

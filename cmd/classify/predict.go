@@ -36,12 +36,31 @@ func (m *modelFlags) register(fs *flag.FlagSet) {
 // load loads the classifier, logging the backend choice to stderr.
 func (m *modelFlags) load(ctx context.Context, stderr io.Writer) (classifier.Classifier, error) {
 	log := funcr.New(func(prefix, args string) { fmt.Fprintln(stderr, "classify:", args) }, funcr.Options{})
-	cfg := classifier.Config{Backend: m.backend, ModelDir: m.model, Device: m.device, LibraryPath: m.library}
-	if m.noEnsemble {
-		off := false
-		cfg.Ensemble = &off
+	cfg, err := m.config()
+	if err != nil {
+		return nil, err
 	}
 	return loader.Load(logr.NewContext(ctx, log), cfg)
+}
+
+// config maps the flags onto the chosen backend's parameters: the linear
+// backend takes modelDir (and refuses device cuda); onnx and auto take them all.
+func (m *modelFlags) config() (classifier.Config, error) {
+	params := map[string]any{"modelDir": m.model}
+	if m.device != "" {
+		params["device"] = m.device
+	}
+	if m.noEnsemble {
+		params["ensemble"] = false
+	}
+	if m.library != "" && m.backend != classifier.BackendLinear {
+		params["libraryPath"] = m.library
+	}
+	raw, err := json.Marshal(params)
+	if err != nil {
+		return classifier.Config{}, err
+	}
+	return classifier.Config{Backend: m.backend, Parameters: raw}, nil
 }
 
 // predictBatch bounds how many buffered input lines are classified together.

@@ -1,82 +1,135 @@
 package classifier
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"time"
+	"sort"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// Backend names accepted in Config.Backend.
+// Names of the built-in backends (pkg/classifier/{auto,onnx,linear}); other
+// backends register their own.
 const (
-	// BackendAuto uses ONNX Runtime when its shared library can be loaded and
-	// falls back to the pure-Go linear backend otherwise.
-	BackendAuto   = ""
+	// BackendAuto uses ONNX Runtime when its shared library and the model
+	// load, and falls back to the pure-Go linear backend otherwise. An empty
+	// Config.Backend means auto.
+	BackendAuto   = "auto"
 	BackendONNX   = "onnx"
 	BackendLinear = "linear"
 )
 
-// EmbeddedModel names the default model compiled into the binary.
+// EmbeddedModel names the default model compiled into the binary, as a
+// modelDir value of the built-in backends.
 const EmbeddedModel = "embedded"
 
-// Config selects and tunes a classifier. It is the `classifier` parameter of
-// the semantic-model-selector plugin and the flags of `classify`.
+// Config is a classifier specification: which backend, its typed parameters
+// and the wrappers common to every backend. It is the `classifier`
+// parameter of the semantic-model-selector plugin, the parameters of the
+// `classifier` plugin and, through flags, the classify CLI's model.
+//
+// JSON has two forms. The typed form nests the backend's own fields:
+//
+//	{"backend": "onnx", "parameters": {"modelDir": "/models/x", "device": "cuda"}, "cacheSize": 1024}
+//
+// The flat form, which configurations written before backends had their own
+// parameters use, writes the same backend fields inline:
+//
+//	{"backend": "onnx", "modelDir": "/models/x", "device": "cuda", "cacheSize": 1024}
+//
+// Both decode to the same Config: every key that is not a common field
+// below is one of the backend's parameters. Mixing the forms is an error.
+// Config marshals to the typed form.
 type Config struct {
-	// Backend is "onnx", "linear" or empty for auto.
+	// Backend is a registered backend name; empty means BackendAuto.
 	Backend string `json:"backend,omitempty"`
-	// ModelDir is a directory holding the model files, or "embedded"/empty for
-	// the default model compiled into the binary.
-	ModelDir string `json:"modelDir,omitempty"`
-	// Device is the ONNX Runtime execution provider: "cpu" (default) or "cuda".
-	Device string `json:"device,omitempty"`
-	// DeviceID is the CUDA device ordinal.
-	DeviceID int `json:"deviceID,omitempty"`
-	// GPUMemoryLimitBytes caps the CUDA arena; 0 leaves ONNX Runtime's default.
-	GPUMemoryLimitBytes int64 `json:"gpuMemoryLimitBytes,omitempty"`
-	// CUDAFallback says what happens when the CUDA provider cannot load:
-	// "cpu" (default: log, count, run on CPU) or "fail".
-	CUDAFallback string `json:"cudaFallback,omitempty"`
-	// LibraryPath is the path of libonnxruntime.so; empty uses the
-	// ONNXRUNTIME_LIB environment variable, then the make cache folder.
-	LibraryPath string `json:"libraryPath,omitempty"`
-	// IntraOpThreads is ONNX Runtime's intra-op thread count; 0 = its default.
-	IntraOpThreads int `json:"intraOpThreads,omitempty"`
-	// IntraOpSpinning lets ONNX Runtime's intra-op threads spin between
-	// operators (its own default). Off by default here: spinning threads slow
-	// the classifier down when other work shares the cores.
-	IntraOpSpinning bool `json:"intraOpSpinning,omitempty"`
+	// Parameters are the backend's own parameters, decoded by its factory.
+	Parameters json.RawMessage `json:"parameters,omitempty"`
+	// CacheSize is the number of results kept in the LRU result cache;
+	// 0 disables it.
+	CacheSize int `json:"cacheSize,omitempty"`
 	// MaxBatchSize bounds dynamic micro-batches; 0 or 1 disables batching.
+	// Backends apply it where a batch pays off (each ONNX Runtime session).
 	MaxBatchSize int `json:"maxBatchSize,omitempty"`
 	// MaxBatchWait is how long a batch may wait to fill, e.g. "1ms".
-	MaxBatchWait Duration `json:"maxBatchWait,omitempty"`
-	// CacheSize is the number of results kept in the LRU cache; 0 disables it.
-	CacheSize int `json:"cacheSize,omitempty"`
-	// Ensemble, nil or true, combines the ONNX model with the models its
-	// directory's ensemble.json names, when it has one (the embedded default:
-	// with the linear model); false uses the ONNX model alone. true with
-	// backend "linear" is a configuration error.
-	Ensemble *bool `json:"ensemble,omitempty"`
+	MaxBatchWait metav1.Duration `json:"maxBatchWait,omitzero"`
 }
 
-// Duration is a time.Duration that reads and writes JSON as a Go duration
-// string ("1ms", "250us").
-type Duration struct{ time.Duration }
+// commonFields are the Config keys that are not backend parameters.
+var commonFields = map[string]bool{
+	"backend": true, "parameters": true, "cacheSize": true, "maxBatchSize": true, "maxBatchWait": true,
+}
 
-// MarshalJSON writes the duration as a string.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
-
-// UnmarshalJSON reads a duration string such as "1ms".
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("duration must be a string such as \"1ms\": %w", err)
+// UnmarshalJSON reads either form (see Config).
+func (c *Config) UnmarshalJSON(b []byte) error {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return err
 	}
-	v, err := time.ParseDuration(s)
+	inline := map[string]json.RawMessage{}
+	for k, v := range fields {
+		if !commonFields[k] {
+			inline[k] = v
+		}
+	}
+	if _, nested := fields["parameters"]; nested && len(inline) > 0 {
+		return fmt.Errorf("parameters: given together with %s; write the backend's fields either under parameters or inline, not both",
+			strings.Join(sortedKeys(inline), ", "))
+	}
+	type plain Config // without this method
+	var p plain
+	common := map[string]json.RawMessage{}
+	for k, v := range fields {
+		if commonFields[k] {
+			common[k] = v
+		}
+	}
+	cb, err := json.Marshal(common)
 	if err != nil {
-		return fmt.Errorf("invalid duration %q: %w", s, err)
+		return err
 	}
-	if v < 0 {
-		return fmt.Errorf("invalid duration %q: must not be negative", s)
+	if err := json.Unmarshal(cb, &p); err != nil {
+		return err
 	}
-	d.Duration = v
+	if len(inline) > 0 {
+		if p.Parameters, err = json.Marshal(inline); err != nil {
+			return err
+		}
+	}
+	*c = Config(p)
 	return nil
+}
+
+// Validate checks the common fields, naming each by its JSON key. The
+// backend's parameters are checked by its factory.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Backend != "" && !isRegistered(c.Backend) {
+		errs = append(errs, fmt.Errorf("backend %q: not registered (registered: %s)", c.Backend, strings.Join(Backends(), ", ")))
+	}
+	if c.CacheSize < 0 {
+		errs = append(errs, fmt.Errorf("cacheSize %d: must not be negative", c.CacheSize))
+	}
+	if c.MaxBatchSize < 0 {
+		errs = append(errs, fmt.Errorf("maxBatchSize %d: must not be negative", c.MaxBatchSize))
+	}
+	if c.MaxBatchWait.Duration < 0 {
+		errs = append(errs, fmt.Errorf("maxBatchWait %s: must not be negative", c.MaxBatchWait.Duration))
+	}
+	if p := bytes.TrimSpace(c.Parameters); len(p) > 0 && p[0] != '{' && !bytes.Equal(p, []byte("null")) {
+		errs = append(errs, errors.New("parameters: want a JSON object"))
+	}
+	return errors.Join(errs...)
+}
+
+func sortedKeys(m map[string]json.RawMessage) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

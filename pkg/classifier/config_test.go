@@ -1,44 +1,93 @@
 package classifier
 
 import (
+	"context"
 	"encoding/json"
+	"strings"
 	"testing"
+	"time"
 )
 
-// TestConfigEnsembleJSON checks the three states of Config.Ensemble survive
-// JSON: absent (nil, the default: use ensemble.json), true and false.
-func TestConfigEnsembleJSON(t *testing.T) {
+// TestConfigForms checks that the flat form of earlier configurations and
+// the typed form decode to the same Config, and that Config writes the
+// typed form.
+func TestConfigForms(t *testing.T) {
 	tests := []struct {
-		in   string
-		want *bool
-		out  string // the "ensemble" value written back, "" = omitted
+		name, in   string
+		backend    string
+		params     string // compact JSON, "" = none
+		cache      int
+		batch      int
+		wait       time.Duration
+		wantErr    string
+		marshalled string
 	}{
-		{`{}`, nil, ""},
-		{`{"ensemble": true}`, new(true), "true"},
-		{`{"ensemble": false}`, new(false), "false"},
+		{name: "empty", in: `{}`, marshalled: `{}`},
+		{name: "flat", in: `{"backend":"onnx","modelDir":"/m","device":"cuda","ensemble":false,"cacheSize":1024,"maxBatchSize":8,"maxBatchWait":"1ms"}`,
+			backend: "onnx", params: `{"device":"cuda","ensemble":false,"modelDir":"/m"}`, cache: 1024, batch: 8, wait: time.Millisecond,
+			marshalled: `{"backend":"onnx","parameters":{"device":"cuda","ensemble":false,"modelDir":"/m"},"cacheSize":1024,"maxBatchSize":8,"maxBatchWait":"1ms"}`},
+		{name: "typed", in: `{"backend":"onnx","parameters":{"device":"cuda","ensemble":false,"modelDir":"/m"},"cacheSize":1024,"maxBatchSize":8,"maxBatchWait":"1ms"}`,
+			backend: "onnx", params: `{"device":"cuda","ensemble":false,"modelDir":"/m"}`, cache: 1024, batch: 8, wait: time.Millisecond,
+			marshalled: `{"backend":"onnx","parameters":{"device":"cuda","ensemble":false,"modelDir":"/m"},"cacheSize":1024,"maxBatchSize":8,"maxBatchWait":"1ms"}`},
+		{name: "flat, embedded default", in: `{"modelDir":"embedded","cacheSize":1024}`, params: `{"modelDir":"embedded"}`, cache: 1024,
+			marshalled: `{"parameters":{"modelDir":"embedded"},"cacheSize":1024}`},
+		{name: "microseconds", in: `{"maxBatchWait":"250us"}`, wait: 250 * time.Microsecond, marshalled: `{"maxBatchWait":"250µs"}`},
+		{name: "both forms", in: `{"modelDir":"/m","parameters":{}}`, wantErr: "parameters: given together with modelDir"},
+		{name: "duration not a string", in: `{"maxBatchWait":1000}`, wantErr: "maxBatchWait"},
+		{name: "bad duration", in: `{"maxBatchWait":"soon"}`, wantErr: `invalid duration "soon"`},
+		{name: "not an object", in: `"onnx"`, wantErr: "cannot unmarshal"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c Config
+			err := json.Unmarshal([]byte(tt.in), &c)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want it to contain %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Backend != tt.backend || string(c.Parameters) != tt.params || c.CacheSize != tt.cache ||
+				c.MaxBatchSize != tt.batch || c.MaxBatchWait.Duration != tt.wait {
+				t.Errorf("got %+v (parameters %s)", c, c.Parameters)
+			}
+			b, err := json.Marshal(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(b) != tt.marshalled {
+				t.Errorf("marshalled %s, want %s", b, tt.marshalled)
+			}
+		})
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	Register("test-backend", func(context.Context, json.RawMessage, FactoryOptions) (Classifier, error) { return nil, nil })
+	tests := []struct {
+		in, want string // want "" = valid
+	}{
+		{`{}`, ""},
+		{`{"backend":"test-backend"}`, ""},
+		{`{"backend":"nope"}`, `backend "nope": not registered`},
+		{`{"cacheSize":-1}`, "cacheSize -1"},
+		{`{"maxBatchSize":-2}`, "maxBatchSize -2"},
+		// metav1.Duration, unlike the type it replaced, reads negative
+		// durations; Validate refuses them.
+		{`{"maxBatchWait":"-1ms"}`, "maxBatchWait -1ms: must not be negative"},
+		{`{"parameters":[1]}`, "parameters: want a JSON object"},
 	}
 	for _, tt := range tests {
 		var c Config
 		if err := json.Unmarshal([]byte(tt.in), &c); err != nil {
 			t.Fatalf("%s: %v", tt.in, err)
 		}
-		if (c.Ensemble == nil) != (tt.want == nil) || (c.Ensemble != nil && *c.Ensemble != *tt.want) {
-			t.Errorf("%s: Ensemble %v, want %v", tt.in, c.Ensemble, tt.want)
+		err := c.Validate()
+		if (tt.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%s: error %v, want %q", tt.in, err, tt.want)
 		}
-		b, err := json.Marshal(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var back map[string]json.RawMessage
-		if err := json.Unmarshal(b, &back); err != nil {
-			t.Fatal(err)
-		}
-		if got := string(back["ensemble"]); got != tt.out {
-			t.Errorf("%s: marshalled %s; want ensemble %q", tt.in, b, tt.out)
-		}
-	}
-	var c Config
-	if err := json.Unmarshal([]byte(`{"ensemble": "no"}`), &c); err == nil {
-		t.Error(`"ensemble": "no" accepted`)
 	}
 }

@@ -11,8 +11,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/gateway-api-inference-extension/pkg/epp/framework/interface/plugin"
 
-	"github.com/semantic-epp/semantic-epp/pkg/classifier"
+	"github.com/semantic-epp/semantic-epp/pkg/classifier/batching"
+	"github.com/semantic-epp/semantic-epp/pkg/classifier/cache"
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/loader"
+	"github.com/semantic-epp/semantic-epp/pkg/classifier/onnx"
+	classifierplugin "github.com/semantic-epp/semantic-epp/pkg/plugins/classifier"
 	"github.com/semantic-epp/semantic-epp/pkg/plugins/semanticselector"
 	"github.com/semantic-epp/semantic-epp/pkg/plugins/servedmodelfilter"
 )
@@ -33,6 +36,7 @@ func RegisterAll() {
 	plugin.Register(models.ModelsDataSourceType, models.ModelDataSourceFactory)
 	plugin.Register(models.ModelsExtractorType, models.ModelServerExtractorFactory)
 	// semantic-epp.
+	plugin.Register(classifierplugin.Type, classifierplugin.Factory)
 	plugin.Register(semanticselector.Type, semanticselector.NewFactory(loader.Load))
 	plugin.Register(servedmodelfilter.Type, servedmodelfilter.Factory)
 	plugin.Register(servedmodelfilter.ProfileHandlerType, servedmodelfilter.ProfileHandlerFactory)
@@ -44,6 +48,8 @@ func Collectors() []prometheus.Collector {
 	var cs []prometheus.Collector
 	cs = append(cs, semanticselector.Collectors()...)
 	cs = append(cs, servedmodelfilter.Collectors()...)
-	cs = append(cs, classifier.Collectors()...)
+	cs = append(cs, onnx.Collectors()...)
+	cs = append(cs, batching.Collectors()...)
+	cs = append(cs, cache.Collectors()...)
 	return cs
 }

@@ -240,14 +240,14 @@ func (b *Batcher) dropCancelled() {
 // cancelled when every request in it has been cancelled.
 func (b *Batcher) run(batch []*request) {
 	start := time.Now()
-	classifier.BatchSize.Observe(float64(len(batch)))
+	BatchSize.Observe(float64(len(batch)))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var live atomic.Int64
 	live.Store(int64(len(batch)))
 	texts := make([]string, len(batch))
 	for i, r := range batch {
-		classifier.BatchQueueWait.Observe(start.Sub(r.enqueued).Seconds())
+		BatchQueueWait.Observe(start.Sub(r.enqueued).Seconds())
 		texts[i] = r.text
 		stop := context.AfterFunc(r.ctx, func() {
 			if live.Add(-1) == 0 {

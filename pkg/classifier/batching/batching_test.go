@@ -309,7 +309,7 @@ func histCount(t *testing.T, h prometheus.Histogram) uint64 {
 }
 
 func TestMetrics(t *testing.T) {
-	size0, wait0 := histCount(t, classifier.BatchSize), histCount(t, classifier.BatchQueueWait)
+	size0, wait0 := histCount(t, BatchSize), histCount(t, BatchQueueWait)
 	b := New(realBackend(t), Options{MaxBatchSize: 4})
 	defer func() { _ = b.Close() }()
 	for range 3 {
@@ -317,10 +317,10 @@ func TestMetrics(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := histCount(t, classifier.BatchSize) - size0; got != 3 {
+	if got := histCount(t, BatchSize) - size0; got != 3 {
 		t.Fatalf("batch size histogram observed %d batches, want 3", got)
 	}
-	if got := histCount(t, classifier.BatchQueueWait) - wait0; got != 3 {
+	if got := histCount(t, BatchQueueWait) - wait0; got != 3 {
 		t.Fatalf("queue wait histogram observed %d requests, want 3", got)
 	}
 }

@@ -4,11 +4,11 @@
 package cache
 
 import (
-	"container/list"
 	"context"
 	"hash/maphash"
-	"sync"
 	"sync/atomic"
+
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/semantic-epp/semantic-epp/pkg/classifier"
 )
@@ -17,37 +17,29 @@ import (
 // so the cache holds no prompt text and a collision is out of reach.
 type key struct{ a, b uint64 }
 
-type entry struct {
-	k key
-	r classifier.Result
-}
-
 // Cache is a concurrency-safe LRU of classification results keyed by text.
 type Cache struct {
 	inner  classifier.Classifier
-	size   int
 	seedA  maphash.Seed
 	seedB  maphash.Seed
-	mu     sync.Mutex
-	ll     *list.List // front = most recently used
-	items  map[key]*list.Element
+	lru    *lru.Cache[key, classifier.Result]
 	closed atomic.Bool
 }
 
 var _ classifier.Classifier = (*Cache)(nil)
 
 // New returns inner wrapped with an LRU cache of size results, or inner
-// itself when size <= 0. Hits and misses are counted in
-// classifier.CacheHits and classifier.CacheMisses. Errors are not cached.
+// itself when size <= 0. Hits and misses are counted in Hits and Misses.
+// Errors are not cached.
 func New(inner classifier.Classifier, size int) classifier.Classifier {
 	if size <= 0 {
 		return inner
 	}
-	return &Cache{
-		inner: inner, size: size,
-		seedA: maphash.MakeSeed(), seedB: maphash.MakeSeed(),
-		ll: list.New(), items: make(map[key]*list.Element, size),
+	l, err := lru.New[key, classifier.Result](size)
+	if err != nil { // only for size <= 0, excluded above
+		panic(err)
 	}
+	return &Cache{inner: inner, seedA: maphash.MakeSeed(), seedB: maphash.MakeSeed(), lru: l}
 }
 
 func (c *Cache) key(text string) key {
@@ -67,10 +59,10 @@ func (c *Cache) Classify(ctx context.Context, text string) (classifier.Result, e
 	}
 	k := c.key(text)
 	if r, ok := c.get(k); ok {
-		classifier.CacheHits.Inc()
+		Hits.Inc()
 		return r, nil
 	}
-	classifier.CacheMisses.Inc()
+	Misses.Inc()
 	r, err := c.inner.Classify(ctx, text)
 	if err != nil {
 		return r, err
@@ -100,8 +92,8 @@ func (c *Cache) ClassifyBatch(ctx context.Context, texts []string) ([]classifier
 		}
 		missText, missAt = append(missText, t), append(missAt, i)
 	}
-	classifier.CacheHits.Add(float64(len(texts) - len(missAt)))
-	classifier.CacheMisses.Add(float64(len(missAt)))
+	Hits.Add(float64(len(texts) - len(missAt)))
+	Misses.Add(float64(len(missAt)))
 	if len(missAt) == 0 {
 		return out, nil
 	}
@@ -119,48 +111,24 @@ func (c *Cache) ClassifyBatch(ctx context.Context, texts []string) ([]classifier
 // Close empties the cache and closes the inner classifier.
 func (c *Cache) Close() error {
 	c.closed.Store(true)
-	c.mu.Lock()
-	c.ll.Init()
-	clear(c.items)
-	c.mu.Unlock()
+	c.lru.Purge()
 	return c.inner.Close()
 }
 
 // Len is the number of cached results.
-func (c *Cache) Len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.ll.Len()
-}
+func (c *Cache) Len() int { return c.lru.Len() }
 
 // get returns a copy of a cached result (the caller may modify its Scores).
 func (c *Cache) get(k key) (classifier.Result, bool) {
-	c.mu.Lock()
-	el, ok := c.items[k]
+	r, ok := c.lru.Get(k)
 	if !ok {
-		c.mu.Unlock()
 		return classifier.Result{}, false
 	}
-	c.ll.MoveToFront(el)
-	r := el.Value.(*entry).r
-	c.mu.Unlock()
 	r.Scores = append([]float32(nil), r.Scores...)
 	return r, true
 }
 
 func (c *Cache) put(k key, r classifier.Result) {
 	r.Scores = append([]float32(nil), r.Scores...)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.items[k]; ok {
-		el.Value.(*entry).r = r
-		c.ll.MoveToFront(el)
-		return
-	}
-	c.items[k] = c.ll.PushFront(&entry{k, r})
-	if c.ll.Len() > c.size {
-		old := c.ll.Back()
-		c.ll.Remove(old)
-		delete(c.items, old.Value.(*entry).k)
-	}
+	c.lru.Add(k, r)
 }

@@ -61,7 +61,7 @@ func TestHitsMissesAndEviction(t *testing.T) {
 	f := &fake{}
 	c := New(f, 2).(*Cache)
 	ctx := context.Background()
-	hits0, misses0 := testutil.ToFloat64(classifier.CacheHits), testutil.ToFloat64(classifier.CacheMisses)
+	hits0, misses0 := testutil.ToFloat64(Hits), testutil.ToFloat64(Misses)
 	steps := []struct {
 		text      string
 		wantCalls int64
@@ -89,10 +89,10 @@ func TestHitsMissesAndEviction(t *testing.T) {
 	if c.Len() != 2 {
 		t.Errorf("Len = %d, want 2", c.Len())
 	}
-	if h := testutil.ToFloat64(classifier.CacheHits) - hits0; h != 3 {
+	if h := testutil.ToFloat64(Hits) - hits0; h != 3 {
 		t.Errorf("hits counted %v, want 3", h)
 	}
-	if m := testutil.ToFloat64(classifier.CacheMisses) - misses0; m != 4 {
+	if m := testutil.ToFloat64(Misses) - misses0; m != 4 {
 		t.Errorf("misses counted %v, want 4", m)
 	}
 }

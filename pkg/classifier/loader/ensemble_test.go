@@ -18,6 +18,7 @@ import (
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/cache"
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/ensemble"
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/linear"
+	"github.com/semantic-epp/semantic-epp/pkg/classifier/onnx"
 )
 
 // tinyLabels are the labels of the tiny ONNX model, in its order.
@@ -74,7 +75,7 @@ func ensembleDirs(t *testing.T, ensembleJSON string, linLabels []string) string 
 		t.Fatal(err)
 	}
 	if ensembleJSON != "" {
-		if err := os.WriteFile(filepath.Join(onnxDir, EnsembleFile), []byte(ensembleJSON), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(onnxDir, onnx.EnsembleFile), []byte(ensembleJSON), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -111,7 +112,7 @@ func TestEnsembleLoads(t *testing.T) {
 	off := false
 	const text = "Which court hears the appeal?"
 
-	alone, err := loadBackend(context.Background(), classifier.Config{Backend: "onnx", ModelDir: dir, Ensemble: &off})
+	alone, err := Load(context.Background(), flat{Backend: "onnx", ModelDir: dir, Ensemble: &off}.config(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,19 +133,19 @@ func TestEnsembleLoads(t *testing.T) {
 
 	tests := []struct {
 		name         string
-		cfg          classifier.Config
+		cfg          flat
 		wantEnsemble bool
 	}{
-		{"onnx backend", classifier.Config{Backend: "onnx", ModelDir: dir}, true},
-		{"auto backend", classifier.Config{ModelDir: dir}, true},
-		{"ensemble explicitly on", classifier.Config{ModelDir: dir, Ensemble: new(true)}, true},
-		{"ensemble off", classifier.Config{Backend: "onnx", ModelDir: dir, Ensemble: &off}, false},
-		{"batched member", classifier.Config{Backend: "onnx", ModelDir: dir, MaxBatchSize: 4}, true},
+		{"onnx backend", flat{Backend: "onnx", ModelDir: dir}, true},
+		{"auto backend", flat{ModelDir: dir}, true},
+		{"ensemble explicitly on", flat{ModelDir: dir, Ensemble: new(true)}, true},
+		{"ensemble off", flat{Backend: "onnx", ModelDir: dir, Ensemble: &off}, false},
+		{"batched member", flat{Backend: "onnx", ModelDir: dir, MaxBatchSize: 4}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, logged := logs()
-			c, err := loadBackend(ctx, tt.cfg)
+			c, err := Load(ctx, tt.cfg.config(t))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -192,7 +193,7 @@ func TestEnsembleLoads(t *testing.T) {
 	t.Run("weights and order of ensemble.json", func(t *testing.T) {
 		// "." second, weight 3 against 1: the ONNX model still leads.
 		dir := ensembleDirs(t, `{"members": [{"model": "../lin", "weight": 1}, {"model": ".", "weight": 3}]}`, reversed)
-		c, err := loadBackend(context.Background(), classifier.Config{Backend: "onnx", ModelDir: dir})
+		c, err := Load(context.Background(), flat{Backend: "onnx", ModelDir: dir}.config(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -214,7 +215,7 @@ func TestEnsembleLoads(t *testing.T) {
 	})
 
 	t.Run("the cache wraps the ensemble", func(t *testing.T) {
-		c, err := Load(context.Background(), classifier.Config{ModelDir: dir, CacheSize: 8})
+		c, err := Load(context.Background(), flat{ModelDir: dir, CacheSize: 8}.config(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -233,7 +234,7 @@ func TestEnsembleLoads(t *testing.T) {
 		dir := ensembleDirs(t, goodEnsemble, tinyLabels)
 		copyFiles(t, filepath.Join(filepath.Dir(dir), "lin"), dir, linearFiles...)
 		ctx, logged := logs()
-		c, err := Load(ctx, classifier.Config{Backend: "linear", ModelDir: dir})
+		c, err := Load(ctx, flat{Backend: "linear", ModelDir: dir}.config(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -250,7 +251,7 @@ func TestEnsembleLoads(t *testing.T) {
 			t.Fatal(err)
 		}
 		ctx, logged := logs()
-		c, err := Load(ctx, classifier.Config{ModelDir: dir})
+		c, err := Load(ctx, flat{ModelDir: dir}.config(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -269,7 +270,7 @@ func TestEnsembleErrors(t *testing.T) {
 		}
 	}
 	nestedLinear := func(t *testing.T, dir string) {
-		copyFiles(t, dir, filepath.Join(filepath.Dir(dir), "lin"), EnsembleFile)
+		copyFiles(t, dir, filepath.Join(filepath.Dir(dir), "lin"), onnx.EnsembleFile)
 	}
 	tests := []struct {
 		name   string
@@ -307,18 +308,18 @@ func TestEnsembleErrors(t *testing.T) {
 			// A broken ensemble.json is an error for auto too, never a
 			// silent fallback to the linear model.
 			for _, backend := range []string{"onnx", ""} {
-				c, err := Load(context.Background(), classifier.Config{Backend: backend, ModelDir: dir})
+				c, err := Load(context.Background(), flat{Backend: backend, ModelDir: dir}.config(t))
 				if err == nil {
 					_ = c.Close()
 					t.Fatalf("backend %q: loaded, want an error containing %q", backend, tt.want)
 				}
 				msg := err.Error()
-				if !strings.Contains(msg, tt.want) || !strings.Contains(msg, EnsembleFile) || !strings.Contains(msg, dir) {
-					t.Fatalf("backend %q: error %v, want it to contain %q and name %s and the model directory", backend, err, tt.want, EnsembleFile)
+				if !strings.Contains(msg, tt.want) || !strings.Contains(msg, onnx.EnsembleFile) || !strings.Contains(msg, dir) {
+					t.Fatalf("backend %q: error %v, want it to contain %q and name %s and the model directory", backend, err, tt.want, onnx.EnsembleFile)
 				}
 			}
 			// Switched off, the file is not read.
-			c, err := Load(context.Background(), classifier.Config{ModelDir: dir, Ensemble: new(false)})
+			c, err := Load(context.Background(), flat{ModelDir: dir, Ensemble: new(false)}.config(t))
 			if err != nil {
 				t.Fatalf("ensemble off: %v", err)
 			}
@@ -332,7 +333,7 @@ func TestEnsembleErrors(t *testing.T) {
 // accuracy target on ../shared/data/domain/dev.jsonl.
 func TestDefaultClassifierAccuracy(t *testing.T) {
 	const devFile, target, chunk = "../../../../shared/data/domain/dev.jsonl", 0.86, 32
-	if err := ONNXAvailable(classifier.Config{}); err != nil {
+	if err := onnx.Available("", ""); err != nil {
 		t.Skipf("skipped: libonnxruntime is not available (run `make onnxruntime`), so the default would be the linear model alone: %v", err)
 	}
 	f, err := os.Open(devFile)
@@ -354,7 +355,7 @@ func TestDefaultClassifierAccuracy(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, logged := logs()
-	c, err := Load(ctx, classifier.Config{})
+	c, err := Load(ctx, flat{}.config(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,5 +396,43 @@ func TestDefaultClassifierAccuracy(t *testing.T) {
 		if r, err := c.Classify(context.Background(), q); err != nil || r.Label != want {
 			t.Errorf("%q: %+v, %v; want %s", q, r, err, want)
 		}
+	}
+}
+
+// TestOneCategoryMappingReader holds defect 5 of issue 12: one
+// category_mapping.json is accepted or refused alike by the onnx and the
+// linear backend (they once had two readers with different rules).
+func TestOneCategoryMappingReader(t *testing.T) {
+	tests := []struct {
+		name, mapping string
+		ok            bool
+	}{
+		{"both maps", `{"category_to_idx":{"biology":0,"law":1,"math":2,"other":3},"idx_to_category":{"0":"biology","1":"law","2":"math","3":"other"}}`, true},
+		{"only idx_to_category", `{"idx_to_category":{"0":"biology","1":"law","2":"math","3":"other"}}`, false},
+		{"only category_to_idx", `{"category_to_idx":{"biology":0,"law":1,"math":2,"other":3}}`, false},
+		{"maps disagree", `{"category_to_idx":{"biology":1,"law":0,"math":2,"other":3},"idx_to_category":{"0":"biology","1":"law","2":"math","3":"other"}}`, false},
+		{"index gap", `{"category_to_idx":{"biology":0,"law":1,"math":2,"other":4},"idx_to_category":{"0":"biology","1":"law","2":"math","4":"other"}}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			onnxDir := ensembleDirs(t, "", tinyLabels)
+			linDir := filepath.Join(filepath.Dir(onnxDir), "lin")
+			errs := map[string]error{}
+			for backend, dir := range map[string]string{"onnx": onnxDir, "linear": linDir} {
+				if err := os.WriteFile(filepath.Join(dir, classifier.CategoryMappingFile), []byte(tt.mapping), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				c, err := Load(context.Background(), flat{Backend: backend, ModelDir: dir}.config(t))
+				if err == nil {
+					_ = c.Close()
+				}
+				errs[backend] = err
+			}
+			for backend, err := range errs {
+				if (err == nil) != tt.ok {
+					t.Errorf("backend %s: error %v, want accepted %v", backend, err, tt.ok)
+				}
+			}
+		})
 	}
 }

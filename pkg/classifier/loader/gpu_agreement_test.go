@@ -36,7 +36,8 @@ func TestGPUDefaultAgreement(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = cpu.Close() }()
-	gpu, err := Load(ctx, classifier.Config{Backend: classifier.BackendONNX, Device: device, CUDAFallback: "fail"})
+	gpu, err := Load(ctx, classifier.Config{Backend: classifier.BackendONNX,
+		Parameters: json.RawMessage(`{"device": "cuda", "cudaFallback": "fail"}`)})
 	if err != nil {
 		t.Fatal(err)
 	}

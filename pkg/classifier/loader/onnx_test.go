@@ -4,11 +4,10 @@ package loader
 
 import (
 	"context"
-	"os"
 	"testing"
 
-	"github.com/semantic-epp/semantic-epp/pkg/classifier"
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/batching"
+	"github.com/semantic-epp/semantic-epp/pkg/classifier/linear"
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/onnx"
 )
 
@@ -17,7 +16,7 @@ const tinyONNXDir = "../onnx/testdata/tiny"
 // requireONNX stops a test that needs ONNX Runtime when it cannot be loaded.
 func requireONNX(t testing.TB) {
 	t.Helper()
-	if err := ONNXAvailable(classifier.Config{}); err != nil {
+	if err := onnx.Available("", ""); err != nil {
 		t.Fatalf("ONNX Runtime is needed: run `make onnxruntime`: %v", err)
 	}
 }
@@ -26,15 +25,17 @@ func TestLoadONNXWiring(t *testing.T) {
 	requireONNX(t)
 	tests := []struct {
 		name    string
-		cfg     classifier.Config
+		cfg     flat
 		batched bool
 	}{
-		{name: "unbatched", cfg: classifier.Config{Backend: "onnx", ModelDir: tinyONNXDir}},
-		{name: "batched", cfg: classifier.Config{Backend: "onnx", ModelDir: tinyONNXDir, MaxBatchSize: 8}, batched: true},
+		{name: "unbatched", cfg: flat{Backend: "onnx", ModelDir: tinyONNXDir}},
+		{name: "batch size 1 is unbatched", cfg: flat{Backend: "onnx", ModelDir: tinyONNXDir, MaxBatchSize: 1}},
+		{name: "batched", cfg: flat{Backend: "onnx", ModelDir: tinyONNXDir, MaxBatchSize: 8}, batched: true},
+		{name: "auto batched", cfg: flat{ModelDir: tinyONNXDir, MaxBatchSize: 8}, batched: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := loadONNX(context.Background(), tt.cfg, os.DirFS(tinyONNXDir))
+			c, err := Load(context.Background(), tt.cfg.config(t))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -55,34 +56,19 @@ func TestLoadONNXWiring(t *testing.T) {
 			if err != nil || len(r.Scores) != 4 {
 				t.Fatalf("classify: %+v, %v", r, err)
 			}
-			// Through the public entry point too.
-			lc, err := Load(context.Background(), tt.cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() { _ = lc.Close() }()
-			if got := lc.Labels(); len(got) != 4 {
-				t.Fatalf("labels %v", got)
-			}
 		})
 	}
 }
 
-func TestBatchWorkers(t *testing.T) {
-	tests := []struct {
-		device       string
-		threads, cpu int
-		want         int
-	}{
-		{"cuda", 0, 16, 2},
-		{"cpu", 0, 16, 1},
-		{"cpu", 1, 2, 2},
-		{"cpu", 4, 16, 4},
-		{"cpu", 8, 2, 1},
+// TestLinearIsNotBatched: maxBatchSize applies where a batch pays off (an
+// ONNX Runtime session), never to the linear model.
+func TestLinearIsNotBatched(t *testing.T) {
+	c, err := Load(context.Background(), flat{Backend: "linear", MaxBatchSize: 8}.config(t))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		if got := BatchWorkers(tt.device, tt.threads, tt.cpu); got != tt.want {
-			t.Errorf("BatchWorkers(%q, %d, %d) = %d, want %d", tt.device, tt.threads, tt.cpu, got, tt.want)
-		}
+	defer func() { _ = c.Close() }()
+	if _, ok := c.(*linear.Model); !ok {
+		t.Fatalf("got %T, want the linear model unwrapped", c)
 	}
 }

@@ -51,9 +51,9 @@ func loadBench(b *testing.B, dir, howToGet string, maxSeq int) *Classifier {
 	// its own choice, one per core); BENCH_DEVICE=cuda runs on the GPU;
 	// BENCH_SPINNING=1 lets the intra-op threads spin (off by default).
 	threads, _ := strconv.Atoi(os.Getenv("BENCH_INTRA_OP_THREADS"))
-	cfg := classifier.Config{IntraOpThreads: threads, Device: os.Getenv("BENCH_DEVICE"), CUDAFallback: "fail",
-		IntraOpSpinning: os.Getenv("BENCH_SPINNING") == "1"}
-	c, err := LoadWithOptions(context.Background(), cfg, os.DirFS(dir), Options{MaxSeqLen: maxSeq})
+	o := Options{IntraOpThreads: threads, Device: os.Getenv("BENCH_DEVICE"), CUDAFallback: FallbackFail,
+		IntraOpSpinning: os.Getenv("BENCH_SPINNING") == "1", MaxSeqLen: maxSeq}
+	c, err := Load(context.Background(), o, os.DirFS(dir))
 	if err != nil {
 		b.Fatal(err)
 	}

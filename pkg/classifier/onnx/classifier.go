@@ -45,14 +45,6 @@ const (
 // truncation nor the model's position table gives one.
 const DefaultMaxSeqLen = 512
 
-// Options tunes what classifier.Config does not cover.
-type Options struct {
-	// MaxSeqLen caps the tokens per text, special tokens included; 0 uses
-	// tokenizer.json's truncation max_length, else the model's position
-	// table, else DefaultMaxSeqLen. It never exceeds the position table.
-	MaxSeqLen int
-}
-
 // Classifier runs one ONNX Runtime session. It is safe for concurrent use.
 type Classifier struct {
 	mu      sync.RWMutex // Close holds it exclusively; runs share it
@@ -69,14 +61,14 @@ type Classifier struct {
 
 var _ classifier.Classifier = (*Classifier)(nil)
 
-// Load reads the model directory fsys and starts an ONNX Runtime session.
-func Load(ctx context.Context, cfg classifier.Config, fsys fs.FS) (*Classifier, error) {
-	return LoadWithOptions(ctx, cfg, fsys, Options{})
-}
-
-// LoadWithOptions is Load with backend-specific options.
-func LoadWithOptions(ctx context.Context, cfg classifier.Config, fsys fs.FS, o Options) (*Classifier, error) {
-	if err := Available(cfg.LibraryPath, cfg.Device); err != nil {
+// Load reads the model directory fsys and starts an ONNX Runtime session
+// with the settings o (zero values are defaults).
+func Load(ctx context.Context, o Options, fsys fs.FS) (*Classifier, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	o.applyDefaults()
+	if err := Available(o.LibraryPath, o.Device); err != nil {
 		return nil, err
 	}
 	model, err := fs.ReadFile(fsys, ModelFile)
@@ -87,7 +79,7 @@ func LoadWithOptions(ctx context.Context, cfg classifier.Config, fsys fs.FS, o O
 	if err != nil {
 		return nil, err
 	}
-	labels, err := readLabels(fsys)
+	labels, err := classifier.ReadCategoryMapping(fsys)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +102,7 @@ func LoadWithOptions(ctx context.Context, cfg classifier.Config, fsys fs.FS, o O
 		return nil, fmt.Errorf("sequence limit %d leaves no room for text after %d special tokens", c.maxSeqLen, tok.SpecialTokens())
 	}
 	c.head, c.tail = content/2, content-content/2
-	if c.session, c.device, err = newSession(ctx, cfg, model, inputs, facts.quantized); err != nil {
+	if c.session, c.device, err = newSession(ctx, o, model, inputs, facts.quantized); err != nil {
 		return nil, err
 	}
 	if err := c.probe(ctx, facts.wordRows > 0); err != nil {
@@ -315,7 +307,7 @@ func (c *Classifier) run(ctx context.Context, encs []tokenizer.Encoding) ([][]fl
 	outputs := []ort.Value{nil}
 	start := time.Now()
 	err = c.session.RunWithOptions(values, outputs, opts)
-	classifier.ONNXInferenceDuration.WithLabelValues(c.device).Observe(time.Since(start).Seconds())
+	InferenceDuration.WithLabelValues(c.device).Observe(time.Since(start).Seconds())
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("onnx run cancelled: %w", ctx.Err())

@@ -8,7 +8,6 @@ import (
 	"os"
 	"testing"
 
-	"github.com/semantic-epp/semantic-epp/pkg/classifier"
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/tokenizer"
 )
 
@@ -25,7 +24,7 @@ func TestCUDAParity(t *testing.T) {
 		t.Skipf("set %s=1 (and %s to the CUDA library set) on a GPU machine", CUDATestEnv, LibraryEnv)
 	}
 	requireRuntime(t)
-	c, err := Load(context.Background(), classifier.Config{Device: "cuda", CUDAFallback: "fail"}, os.DirFS("testdata/tiny"))
+	c, err := Load(context.Background(), Options{Device: "cuda", CUDAFallback: "fail"}, os.DirFS("testdata/tiny"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,12 +68,12 @@ func TestCUDAModelAgreement(t *testing.T) {
 	}
 	requireRuntime(t)
 	ctx := context.Background()
-	gpu, err := Load(ctx, classifier.Config{Device: "cuda", CUDAFallback: "fail"}, os.DirFS(gpuDir))
+	gpu, err := Load(ctx, Options{Device: "cuda", CUDAFallback: "fail"}, os.DirFS(gpuDir))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = gpu.Close() }()
-	cpu, err := Load(ctx, classifier.Config{}, os.DirFS(cpuDir))
+	cpu, err := Load(ctx, Options{}, os.DirFS(cpuDir))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/semantic-epp/semantic-epp/pkg/classifier"
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/tokenizer"
 )
 
@@ -41,7 +40,7 @@ func (c *Classifier) encodeAll(texts []string) ([]tokenizer.Encoding, []bool) {
 	}
 	for _, t := range truncated {
 		if t {
-			classifier.ONNXTruncatedInputs.Inc()
+			TruncatedInputs.Inc()
 		}
 	}
 	return encs, truncated

@@ -14,9 +14,6 @@ import (
 // CGO_ENABLED=0: ONNX Runtime is reached through cgo.
 var ErrNoCgo = errors.New("ONNX backend unavailable: this binary was built without cgo (CGO_ENABLED=0)")
 
-// Options tunes what classifier.Config does not cover.
-type Options struct{ MaxSeqLen int }
-
 // Classifier is not available without cgo.
 type Classifier struct{ classifier.Classifier }
 
@@ -24,12 +21,7 @@ type Classifier struct{ classifier.Classifier }
 func Available(string, string) error { return ErrNoCgo }
 
 // Load fails: ONNX Runtime needs cgo.
-func Load(context.Context, classifier.Config, fs.FS) (*Classifier, error) { return nil, ErrNoCgo }
-
-// LoadWithOptions fails: ONNX Runtime needs cgo.
-func LoadWithOptions(context.Context, classifier.Config, fs.FS, Options) (*Classifier, error) {
-	return nil, ErrNoCgo
-}
+func Load(context.Context, Options, fs.FS) (*Classifier, error) { return nil, ErrNoCgo }
 
 // Device is empty: nothing runs without cgo.
 func (*Classifier) Device() string { return "" }

@@ -33,7 +33,7 @@ func requireRuntime(t testing.TB) {
 func loadTiny(t testing.TB) *Classifier {
 	t.Helper()
 	requireRuntime(t)
-	c, err := Load(context.Background(), classifier.Config{IntraOpThreads: 1}, os.DirFS("testdata/tiny"))
+	c, err := Load(context.Background(), Options{IntraOpThreads: 1}, os.DirFS("testdata/tiny"))
 	if err != nil {
 		t.Fatalf("load tiny model: %v", err)
 	}
@@ -211,7 +211,7 @@ func TestConcurrentUseAndClose(t *testing.T) {
 func dirWith(t *testing.T, changes map[string][]byte) fs.FS {
 	t.Helper()
 	m := fstest.MapFS{}
-	for _, name := range []string{ModelFile, TokenizerFile, CategoryMappingFile} {
+	for _, name := range []string{ModelFile, TokenizerFile, classifier.CategoryMappingFile} {
 		data, err := os.ReadFile("testdata/tiny/" + name)
 		if err != nil {
 			t.Fatal(err)
@@ -251,14 +251,13 @@ func TestLoadErrors(t *testing.T) {
 		{name: "no logits output", changes: map[string][]byte{ModelFile: readFile(t, "testdata/no-logits/model.onnx")}, want: `no output "logits"`},
 		{name: "no tokenizer", changes: map[string][]byte{TokenizerFile: nil}, want: "reading tokenizer"},
 		{name: "bad tokenizer", changes: map[string][]byte{TokenizerFile: []byte("{}")}, want: "no model"},
-		{name: "no labels", changes: map[string][]byte{CategoryMappingFile: nil}, want: "reading labels"},
-		{name: "label count differs", changes: map[string][]byte{CategoryMappingFile: []byte(`{"idx_to_category":{"0":"a","1":"b","2":"c"}}`)}, want: "returns 4 logits but the label file has 3 labels"},
-		{name: "inconsistent mapping", changes: map[string][]byte{CategoryMappingFile: []byte(`{"category_to_idx":{"a":1,"b":0},"idx_to_category":{"0":"a","1":"b"}}`)}, want: "category_to_idx"},
-		{name: "labels.json list", changes: map[string][]byte{CategoryMappingFile: nil, LabelsFile: []byte(`["a","b","a","c"]`)}, want: `"a" appears twice`},
+		{name: "no labels", changes: map[string][]byte{classifier.CategoryMappingFile: nil}, want: "read category_mapping.json"},
+		{name: "label count differs", changes: map[string][]byte{classifier.CategoryMappingFile: []byte(`{"category_to_idx":{"a":0,"b":1,"c":2},"idx_to_category":{"0":"a","1":"b","2":"c"}}`)}, want: "returns 4 logits but the label file has 3 labels"},
+		{name: "inconsistent mapping", changes: map[string][]byte{classifier.CategoryMappingFile: []byte(`{"category_to_idx":{"a":1,"b":0},"idx_to_category":{"0":"a","1":"b"}}`)}, want: "category_to_idx"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := Load(context.Background(), classifier.Config{}, dirWith(t, tt.changes))
+			c, err := Load(context.Background(), Options{}, dirWith(t, tt.changes))
 			if err == nil {
 				_ = c.Close()
 				t.Fatalf("no error, want one containing %q", tt.want)
@@ -267,16 +266,6 @@ func TestLoadErrors(t *testing.T) {
 				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
 			}
 		})
-	}
-	// A plain labels.json list is accepted.
-	c, err := Load(context.Background(), classifier.Config{}, dirWith(t, map[string][]byte{
-		CategoryMappingFile: nil, LabelsFile: []byte(`["w","x","y","z"]`)}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = c.Close() }()
-	if !slices.Equal(c.Labels(), []string{"w", "x", "y", "z"}) {
-		t.Fatalf("labels %v", c.Labels())
 	}
 }
 
@@ -287,16 +276,16 @@ func TestCUDAFallback(t *testing.T) {
 		t.Skip("CUDA works here; TestCUDAParity covers it")
 	}
 	requireRuntime(t)
-	before := testutil.ToFloat64(classifier.ONNXCUDAFallbacks)
-	c, err := Load(context.Background(), classifier.Config{Device: "cuda"}, os.DirFS("testdata/tiny"))
+	before := testutil.ToFloat64(CUDAFallbacks)
+	c, err := Load(context.Background(), Options{Device: "cuda"}, os.DirFS("testdata/tiny"))
 	if err != nil {
 		t.Fatalf("cuda with cpu fallback: %v", err)
 	}
 	defer func() { _ = c.Close() }()
-	if c.Device() != "cpu" || testutil.ToFloat64(classifier.ONNXCUDAFallbacks) != before+1 {
-		t.Fatalf("device %q, fallbacks %v (was %v)", c.Device(), testutil.ToFloat64(classifier.ONNXCUDAFallbacks), before)
+	if c.Device() != "cpu" || testutil.ToFloat64(CUDAFallbacks) != before+1 {
+		t.Fatalf("device %q, fallbacks %v (was %v)", c.Device(), testutil.ToFloat64(CUDAFallbacks), before)
 	}
-	_, err = Load(context.Background(), classifier.Config{Device: "cuda", CUDAFallback: "fail"}, os.DirFS("testdata/tiny"))
+	_, err = Load(context.Background(), Options{Device: "cuda", CUDAFallback: "fail"}, os.DirFS("testdata/tiny"))
 	if err == nil || !strings.Contains(err.Error(), "CUDA") {
 		t.Fatalf("cudaFallback fail: err = %v", err)
 	}

@@ -10,8 +10,6 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-
-	"github.com/semantic-epp/semantic-epp/pkg/classifier"
 )
 
 // ErrCPUGraph is wrapped by the error of a CUDA load of an int8 graph.
@@ -27,53 +25,53 @@ var (
 
 // newSession creates the session on the configured execution provider and
 // returns the device it runs on. When CUDA cannot be used it falls back to
-// the CPU (logged and counted) unless cfg.CUDAFallback is "fail".
+// the CPU (logged and counted) unless o.CUDAFallback is "fail".
 //
 // An int8 graph (quantized non-empty) is never run on CUDA: its quantized
 // operators have no CUDA kernels and would run on the host between copies
-// (2.95 ms at 128 tokens on an H200 against 0.5 ms for the GPU graph,
+// (2.95 ms at 128 tokens on an H200 against 0.5–0.75 ms for the GPU graph,
 // docs/results/gpu-default/). It is treated like an unavailable CUDA
 // provider: an error with cudaFallback "fail", else the CPU, logged and
 // counted in semantic_epp_classifier_onnx_cuda_fallbacks_total.
-func newSession(ctx context.Context, cfg classifier.Config, model []byte, inputs []string, quantized []string) (*ort.DynamicAdvancedSession, string, error) {
-	if cfg.Device == "cuda" && len(quantized) > 0 {
+func newSession(ctx context.Context, o Options, model []byte, inputs []string, quantized []string) (*ort.DynamicAdvancedSession, string, error) {
+	if o.Device == DeviceCUDA && len(quantized) > 0 {
 		err := fmt.Errorf("%w: %s has int8 operators %v, which run on the host under CUDA; "+
 			"use the GPU graph (`make model-gpu`, or modelDir: embedded in the CUDA image)", ErrCPUGraph, ModelFile, quantized)
-		if cfg.CUDAFallback == "fail" {
+		if o.CUDAFallback == FallbackFail {
 			return nil, "", err
 		}
-		classifier.ONNXCUDAFallbacks.Inc()
+		CUDAFallbacks.Inc()
 		log.FromContext(ctx).Error(err, "running the int8 ONNX graph on the CPU instead of CUDA")
-		cfg.Device = "cpu"
+		o.Device = DeviceCPU
 	}
-	if cfg.Device == "cuda" {
-		s, err := createSession(cfg, model, inputs, true)
+	if o.Device == DeviceCUDA {
+		s, err := createSession(o, model, inputs, true)
 		if err == nil {
 			return s, "cuda", nil
 		}
-		if cfg.CUDAFallback == "fail" {
+		if o.CUDAFallback == FallbackFail {
 			return nil, "", fmt.Errorf("CUDA execution provider unavailable (cudaFallback: fail): %w", err)
 		}
-		classifier.ONNXCUDAFallbacks.Inc()
+		CUDAFallbacks.Inc()
 		log.FromContext(ctx).Error(err, "CUDA execution provider unavailable; running the ONNX classifier on the CPU",
-			"deviceID", cfg.DeviceID)
+			"deviceID", o.DeviceID)
 	}
-	s, err := createSession(cfg, model, inputs, false)
+	s, err := createSession(o, model, inputs, false)
 	if err != nil {
 		return nil, "", err
 	}
 	return s, "cpu", nil
 }
 
-func createSession(cfg classifier.Config, model []byte, inputs []string, cuda bool) (*ort.DynamicAdvancedSession, error) {
+func createSession(o Options, model []byte, inputs []string, cuda bool) (*ort.DynamicAdvancedSession, error) {
 	opts, err := ort.NewSessionOptions()
 	if err != nil {
 		return nil, fmt.Errorf("creating session options: %w", err)
 	}
 	defer func() { _ = opts.Destroy() }()
-	if cfg.IntraOpThreads > 0 {
-		if err := opts.SetIntraOpNumThreads(cfg.IntraOpThreads); err != nil {
-			return nil, fmt.Errorf("intraOpThreads %d: %w", cfg.IntraOpThreads, err)
+	if o.IntraOpThreads > 0 {
+		if err := opts.SetIntraOpNumThreads(o.IntraOpThreads); err != nil {
+			return nil, fmt.Errorf("intraOpThreads %d: %w", o.IntraOpThreads, err)
 		}
 	}
 	if err := opts.SetInterOpNumThreads(1); err != nil {
@@ -86,13 +84,13 @@ func createSession(cfg classifier.Config, model []byte, inputs []string, cuda bo
 	// the default model took 8.3 ms spinning and 6.8 ms without (3.3 / 4.2 ms
 	// back to back on a quiet machine; docs/benchmarks.md). So spinning is off
 	// unless asked for.
-	if !cfg.IntraOpSpinning {
+	if !o.IntraOpSpinning {
 		if err := opts.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
 			return nil, fmt.Errorf("disabling intra-op spinning: %w", err)
 		}
 	}
 	if cuda {
-		if err := appendCUDA(opts, cfg); err != nil {
+		if err := appendCUDA(opts, o); err != nil {
 			return nil, err
 		}
 	}
@@ -108,15 +106,15 @@ func createSession(cfg classifier.Config, model []byte, inputs []string, cuda bo
 	return s, nil
 }
 
-func appendCUDA(opts *ort.SessionOptions, cfg classifier.Config) error {
+func appendCUDA(opts *ort.SessionOptions, o Options) error {
 	cudaOpts, err := ort.NewCUDAProviderOptions()
 	if err != nil {
 		return fmt.Errorf("CUDA provider options: %w", err)
 	}
 	defer func() { _ = cudaOpts.Destroy() }()
-	settings := map[string]string{"device_id": strconv.Itoa(cfg.DeviceID)}
-	if cfg.GPUMemoryLimitBytes > 0 {
-		settings["gpu_mem_limit"] = strconv.FormatInt(cfg.GPUMemoryLimitBytes, 10)
+	settings := map[string]string{"device_id": strconv.Itoa(o.DeviceID)}
+	if o.GPUMemoryLimitBytes > 0 {
+		settings["gpu_mem_limit"] = strconv.FormatInt(o.GPUMemoryLimitBytes, 10)
 		settings["arena_extend_strategy"] = "kSameAsRequested"
 	}
 	for k, v := range extraCUDAOptions {

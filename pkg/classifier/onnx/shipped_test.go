@@ -9,8 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/semantic-epp/semantic-epp/pkg/classifier"
 )
 
 const (
@@ -33,7 +31,7 @@ func TestShippedModel(t *testing.T) {
 	}
 	requireRuntime(t)
 	texts, want := readRows(t, sharedDevFile, shippedDevRows)
-	c, err := Load(context.Background(), classifier.Config{}, os.DirFS(shippedModelDir))
+	c, err := Load(context.Background(), Options{}, os.DirFS(shippedModelDir))
 	if err != nil {
 		t.Fatal(err)
 	}

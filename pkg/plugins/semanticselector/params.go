@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/semantic-epp/semantic-epp/pkg/classifier"
 )
 
@@ -58,7 +60,7 @@ type Parameters struct {
 	// Classifier selects the classifier backend and model files.
 	Classifier classifier.Config `json:"classifier,omitempty"`
 	// ClassifierTimeout bounds one classification ("200ms" by default).
-	ClassifierTimeout *classifier.Duration `json:"classifierTimeout,omitempty"`
+	ClassifierTimeout *metav1.Duration `json:"classifierTimeout,omitempty"`
 	// FailurePolicy is "open" (default) or "closed".
 	FailurePolicy string `json:"failurePolicy,omitempty"`
 }
@@ -139,7 +141,7 @@ func (p *Parameters) applyDefaults() {
 		p.AutoModelNames = append([]string(nil), DefaultAutoModelNames...)
 	}
 	if p.ClassifierTimeout == nil {
-		p.ClassifierTimeout = &classifier.Duration{Duration: DefaultClassifierTimeout}
+		p.ClassifierTimeout = &metav1.Duration{Duration: DefaultClassifierTimeout}
 	}
 	if p.FailurePolicy == "" {
 		p.FailurePolicy = FailOpen

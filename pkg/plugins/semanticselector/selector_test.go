@@ -357,7 +357,7 @@ func TestFactory(t *testing.T) {
 		{"bad classifier config", `{"models":[{"name":"a"}],"defaultModel":"a","classifier":{"backend":"gpu"}}`, loader.Load, `backend "gpu"`},
 		{"ensemble off", `{"models":[{"name":"a"}],"categories":[{"name":"math","models":[{"model":"a"}]}],"defaultModel":"a","classifier":{"ensemble":false}}`, loader.Load, ""},
 		{"ensemble on with the linear backend", `{"models":[{"name":"a"}],"defaultModel":"a","classifier":{"backend":"linear","ensemble":true}}`, loader.Load, `ensemble true needs backend "onnx"`},
-		{"ensemble not a boolean", `{"models":[{"name":"a"}],"defaultModel":"a","classifier":{"ensemble":"no"}}`, loader.Load, `classifier.ensemble`},
+		{"ensemble not a boolean", `{"models":[{"name":"a"}],"defaultModel":"a","classifier":{"ensemble":"no"}}`, loader.Load, `ensemble: JSON string where bool is expected`},
 		{"unknown label", `{"models":[{"name":"a"}],"categories":[{"name":"cooking","models":[{"model":"a"}]}],"defaultModel":"a","classifier":{"backend":"linear"}}`,
 			loader.Load, `"cooking" is not a classifier label`},
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -287,7 +288,7 @@ func (r *runner) classifierHistograms(ctx context.Context) (map[string][2]float6
 func (r *runner) classifierAlone(ctx context.Context) error {
 	r.clfP50 = map[string]map[int]time.Duration{}
 	for _, backend := range []string{classifier.BackendONNX, classifier.BackendLinear} {
-		clf, err := loader.Load(ctx, classifier.Config{Backend: backend, ModelDir: classifier.EmbeddedModel})
+		clf, err := loader.Load(ctx, classifier.Config{Backend: backend, Parameters: json.RawMessage(`{"modelDir": "embedded"}`)})
 		if err != nil {
 			return fmt.Errorf("loading the %s classifier: %w", backend, err)
 		}

@@ -1,4 +1,4 @@
-package loader
+package onnx
 
 import (
 	"bytes"
@@ -40,79 +40,82 @@ type ensembleMember struct {
 	Weight float64 `json:"weight"`
 }
 
-// readEnsemble returns the ensemble.json of fsys, or nil when there is none.
-func readEnsemble(fsys fs.FS) (*ensembleSpec, error) {
+// errNoEnsemble says a directory has no ensemble.json.
+var errNoEnsemble = errors.New("no " + EnsembleFile)
+
+// readEnsemble returns the ensemble.json of fsys, or errNoEnsemble.
+func readEnsemble(fsys fs.FS) (ensembleSpec, error) {
 	data, err := fs.ReadFile(fsys, EnsembleFile)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return ensembleSpec{}, errNoEnsemble
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", EnsembleFile, err)
+		return ensembleSpec{}, fmt.Errorf("%s: %w", EnsembleFile, err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var spec ensembleSpec
 	if err := dec.Decode(&spec); err != nil {
-		return nil, fmt.Errorf("%s: %w", EnsembleFile, err)
+		return ensembleSpec{}, fmt.Errorf("%s: %w", EnsembleFile, err)
 	}
 	if spec.Combine != "" && spec.Combine != EnsembleCombine {
-		return nil, fmt.Errorf("%s: combine %q: only %q is supported", EnsembleFile, spec.Combine, EnsembleCombine)
+		return ensembleSpec{}, fmt.Errorf("%s: combine %q: only %q is supported", EnsembleFile, spec.Combine, EnsembleCombine)
 	}
 	if len(spec.Members) < 2 {
-		return nil, fmt.Errorf("%s: members: %d given, want at least 2", EnsembleFile, len(spec.Members))
+		return ensembleSpec{}, fmt.Errorf("%s: members: %d given, want at least 2", EnsembleFile, len(spec.Members))
 	}
 	self := 0
 	for i, m := range spec.Members {
 		if m.Model == "" {
-			return nil, fmt.Errorf("%s: members[%d].model: empty", EnsembleFile, i)
+			return ensembleSpec{}, fmt.Errorf("%s: members[%d].model: empty", EnsembleFile, i)
 		}
 		if m.Model == selfMember {
 			self++
 		}
 		if !(m.Weight > 0) {
-			return nil, fmt.Errorf("%s: members[%d].weight: %v, want > 0", EnsembleFile, i, m.Weight)
+			return ensembleSpec{}, fmt.Errorf("%s: members[%d].weight: %v, want > 0", EnsembleFile, i, m.Weight)
 		}
 	}
 	if self != 1 {
-		return nil, fmt.Errorf("%s: members: %d entries are %q (this model), want exactly 1", EnsembleFile, self, selfMember)
+		return ensembleSpec{}, fmt.Errorf("%s: members: %d entries are %q (this model), want exactly 1", EnsembleFile, self, selfMember)
 	}
-	return &spec, nil
+	return spec, nil
 }
 
-// withEnsemble returns c combined as fsys's ensemble.json says, or c itself
-// when there is no such file or cfg.Ensemble is false. On error c is closed.
-func withEnsemble(ctx context.Context, cfg classifier.Config, fsys fs.FS, c classifier.Classifier) (classifier.Classifier, error) {
-	if cfg.Ensemble != nil && !*cfg.Ensemble {
+// WithEnsemble returns c combined as fsys's ensemble.json says, or c itself
+// when there is no such file or p.Ensemble is false. On error c is closed.
+func WithEnsemble(ctx context.Context, p Params, fsys fs.FS, c classifier.Classifier, opts classifier.FactoryOptions) (classifier.Classifier, error) {
+	if p.Ensemble != nil && !*p.Ensemble {
 		return c, nil
 	}
 	// The ONNX model leads, wherever "." sits in the file: its label order
 	// and device are the ensemble's. Its weight is set from the file below.
-	members := []ensemble.Member{{Name: modelDirName(cfg), Classifier: c}}
+	members := []ensemble.Member{{Name: p.ModelDirName(), Classifier: c}}
 	// fail closes what was loaded (c, members[0], once) and names the model
 	// directory, since ensemble.json errors are relative to it.
 	fail := func(err error) (classifier.Classifier, error) {
 		for _, m := range members {
 			_ = m.Classifier.Close()
 		}
-		return nil, fmt.Errorf("modelDir %q: %w", modelDirName(cfg), err)
+		return nil, fmt.Errorf("modelDir %q: %w", p.ModelDirName(), err)
 	}
 	spec, err := readEnsemble(fsys)
+	if errors.Is(err, errNoEnsemble) {
+		return c, nil
+	}
 	if err != nil {
 		return fail(err)
-	}
-	if spec == nil {
-		return c, nil
 	}
 	for i, m := range spec.Members {
 		if m.Model == selfMember {
 			members[0].Weight = m.Weight
 			continue
 		}
-		name, mfs, err := memberFS(cfg, m.Model)
+		name, mfs, err := memberFS(p, m.Model)
 		if err != nil {
 			return fail(fmt.Errorf("%s: members[%d].model: %w", EnsembleFile, i, err))
 		}
-		mc, err := loadMember(ctx, cfg, mfs)
+		mc, err := loadMember(ctx, p, mfs, opts)
 		if err != nil {
 			return fail(fmt.Errorf("%s: members[%d] (%s): %w", EnsembleFile, i, name, err))
 		}
@@ -126,14 +129,14 @@ func withEnsemble(ctx context.Context, cfg classifier.Config, fsys fs.FS, c clas
 	for _, m := range members {
 		desc = append(desc, fmt.Sprintf("%s=%g", m.Name, m.Weight))
 	}
-	log.FromContext(ctx).Info("classifier: using an ensemble", "modelDir", modelDirName(cfg), "members", desc)
+	log.FromContext(ctx).Info("classifier: using an ensemble", "modelDir", p.ModelDirName(), "members", desc)
 	return e, nil
 }
 
 // memberFS resolves a member directory relative to the ONNX model directory:
 // inside the embedded models for the embedded model, on disk otherwise.
-func memberFS(cfg classifier.Config, rel string) (string, fs.FS, error) {
-	if embedded(cfg) {
+func memberFS(p Params, rel string) (string, fs.FS, error) {
+	if p.Embedded() {
 		name := path.Join(models.ONNXDir, rel)
 		if !fs.ValidPath(name) {
 			return "", nil, fmt.Errorf("%q leaves the embedded models", rel)
@@ -141,7 +144,7 @@ func memberFS(cfg classifier.Config, rel string) (string, fs.FS, error) {
 		fsys, err := models.Open(name)
 		return classifier.EmbeddedModel + ":" + name, fsys, err
 	}
-	dir := filepath.Join(cfg.ModelDir, filepath.FromSlash(rel))
+	dir := filepath.Join(p.ModelDir, filepath.FromSlash(rel))
 	st, err := os.Stat(dir)
 	if err != nil {
 		return "", nil, err
@@ -153,14 +156,14 @@ func memberFS(cfg classifier.Config, rel string) (string, fs.FS, error) {
 }
 
 // loadMember loads a member directory: linear when it holds a linear model
-// and no ONNX file, else ONNX with cfg's settings. Members cannot be
+// and no ONNX file, else ONNX with p's settings. Members cannot be
 // ensembles themselves.
-func loadMember(ctx context.Context, cfg classifier.Config, fsys fs.FS) (classifier.Classifier, error) {
+func loadMember(ctx context.Context, p Params, fsys fs.FS, opts classifier.FactoryOptions) (classifier.Classifier, error) {
 	if _, err := fs.Stat(fsys, EnsembleFile); err == nil {
 		return nil, fmt.Errorf("a member cannot have its own %s", EnsembleFile)
 	}
-	if isLinearOnly(fsys) {
+	if linear.IsLinearOnly(fsys) {
 		return linear.Load(fsys)
 	}
-	return loadONNX(ctx, cfg, fsys)
+	return load(ctx, p.Options, fsys, opts)
 }

@@ -1,4 +1,4 @@
-package loader
+package onnx
 
 import (
 	"context"
@@ -11,11 +11,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/semantic-epp/semantic-epp/models"
-	"github.com/semantic-epp/semantic-epp/pkg/classifier"
 )
 
 // The embedded default is an int8 graph for the CPU. With device "cuda" the
-// loader runs its GPU graph instead: the same model with the int8 weights
+// backend runs its GPU graph instead: the same model with the int8 weights
 // dequantized and fp16 activations, which `make model-gpu` derives from the
 // embedded files (training/domainclf/gpugraph.py) and the CUDA image ships.
 // Its ensemble.json is the embedded one, so the members stay the embedded
@@ -77,16 +76,16 @@ func resolveGPUModel() (string, []string) {
 }
 
 // embeddedONNX returns the ONNX model directory of modelDir "embedded" for
-// cfg's device, logging which graph runs where.
-func embeddedONNX(ctx context.Context, cfg classifier.Config) (fs.FS, error) {
+// the device of o, logging which graph runs where.
+func embeddedONNX(ctx context.Context, o Options) (fs.FS, error) {
 	logger := log.FromContext(ctx)
-	if cfg.Device != "cuda" {
+	if o.Device != DeviceCUDA {
 		return models.ONNX()
 	}
 	dir, tried := resolveGPUModel()
 	if dir == "" {
 		logger.Info("classifier: no GPU graph of the embedded model found; its int8 graph is a CPU graph and does not run on CUDA",
-			"tried", strings.Join(tried, ", "), "cudaFallback", cfg.CUDAFallback)
+			"tried", strings.Join(tried, ", "), "cudaFallback", o.CUDAFallback)
 		return models.ONNX()
 	}
 	fsys := os.DirFS(dir)

@@ -1,0 +1,140 @@
+package onnx
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/semantic-epp/semantic-epp/pkg/classifier"
+)
+
+// Devices and CUDA fallback policies.
+const (
+	DeviceCPU  = "cpu"
+	DeviceCUDA = "cuda"
+	// FallbackCPU logs and counts a CUDA load failure and runs on the CPU.
+	FallbackCPU = "cpu"
+	// FallbackFail makes a CUDA load failure an error.
+	FallbackFail = "fail"
+)
+
+// Options are the ONNX Runtime settings of one session. They are part of
+// Params, inline in JSON.
+type Options struct {
+	// LibraryPath is the path of libonnxruntime.so; empty uses the
+	// ONNXRUNTIME_LIB environment variable, then the make cache folder
+	// (ResolveLibrary).
+	LibraryPath string `json:"libraryPath,omitempty"`
+	// Device is the execution provider: "cpu" (default) or "cuda".
+	Device string `json:"device,omitempty"`
+	// DeviceID is the CUDA device ordinal.
+	DeviceID int `json:"deviceID,omitempty"`
+	// GPUMemoryLimitBytes caps the CUDA arena; 0 leaves ONNX Runtime's default.
+	GPUMemoryLimitBytes int64 `json:"gpuMemoryLimitBytes,omitempty"`
+	// CUDAFallback says what happens when the CUDA provider cannot load:
+	// "cpu" (default: log, count, run on the CPU) or "fail".
+	CUDAFallback string `json:"cudaFallback,omitempty"`
+	// IntraOpThreads is ONNX Runtime's intra-op thread count; 0 = its default.
+	IntraOpThreads int `json:"intraOpThreads,omitempty"`
+	// IntraOpSpinning lets ONNX Runtime's intra-op threads spin between
+	// operators (its own default). Off by default here: spinning threads slow
+	// the classifier down when other work shares the cores.
+	IntraOpSpinning bool `json:"intraOpSpinning,omitempty"`
+	// MaxSeqLen caps the tokens per text, special tokens included; 0 uses
+	// tokenizer.json's truncation max_length, else the model's position
+	// table, else DefaultMaxSeqLen. It never exceeds the position table.
+	// Not configurable (benchmarks set it).
+	MaxSeqLen int `json:"-"`
+}
+
+// Params are the parameters of the onnx backend (and of auto, which uses
+// the same fields).
+type Params struct {
+	// ModelDir is a directory holding model.onnx, tokenizer.json and
+	// category_mapping.json, or "embedded"/empty for the model compiled
+	// into the binary.
+	ModelDir string `json:"modelDir,omitempty"`
+	Options
+	// Ensemble, nil or true, combines the model with the models its
+	// directory's ensemble.json names, when it has one (the embedded default
+	// does: with the linear model); false uses the ONNX model alone.
+	Ensemble *bool `json:"ensemble,omitempty"`
+}
+
+// ApplyDefaults fills the fields whose zero value is not their default.
+func (p *Params) ApplyDefaults() {
+	if p.ModelDir == "" {
+		p.ModelDir = classifier.EmbeddedModel
+	}
+	p.Options.applyDefaults()
+}
+
+func (o *Options) applyDefaults() {
+	if o.Device == "" {
+		o.Device = DeviceCPU
+	}
+	if o.CUDAFallback == "" {
+		o.CUDAFallback = FallbackCPU
+	}
+}
+
+// Validate reports every invalid field, naming it by its JSON key.
+func (p Params) Validate() error {
+	errs := []error{p.Options.validate()}
+	if d := p.ModelDir; d != "" && d != classifier.EmbeddedModel {
+		if st, err := os.Stat(d); err != nil {
+			errs = append(errs, fmt.Errorf("modelDir %q: %w", d, err))
+		} else if !st.IsDir() {
+			errs = append(errs, fmt.Errorf("modelDir %q: not a directory", d))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (o Options) validate() error {
+	var errs []error
+	switch o.Device {
+	case "", DeviceCPU, DeviceCUDA:
+	default:
+		errs = append(errs, fmt.Errorf("device %q: want %q or %q", o.Device, DeviceCPU, DeviceCUDA))
+	}
+	switch o.CUDAFallback {
+	case "", FallbackCPU, FallbackFail:
+	default:
+		errs = append(errs, fmt.Errorf("cudaFallback %q: want %q or %q", o.CUDAFallback, FallbackCPU, FallbackFail))
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"deviceID", int64(o.DeviceID)},
+		{"gpuMemoryLimitBytes", o.GPUMemoryLimitBytes},
+		{"intraOpThreads", int64(o.IntraOpThreads)},
+	} {
+		if f.v < 0 {
+			errs = append(errs, fmt.Errorf("%s %d: must not be negative", f.name, f.v))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Embedded reports whether the params name the model compiled into the
+// binary.
+func (p Params) Embedded() bool {
+	return p.ModelDir == "" || p.ModelDir == classifier.EmbeddedModel
+}
+
+// BatchWorkers is how many batches run at once: on CUDA two, so that
+// tokenizing and copying one batch overlaps the GPU's work on the other; on
+// the CPU enough runs of intraOpThreads threads to fill the cores, or one
+// when ONNX Runtime picks the thread count (it then uses every core).
+func BatchWorkers(device string, intraOpThreads, cpus int) int {
+	switch {
+	case device == DeviceCUDA:
+		return 2
+	case intraOpThreads > 0:
+		return max(1, cpus/intraOpThreads)
+	default:
+		return 1
+	}
+}
