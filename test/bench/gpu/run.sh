@@ -6,7 +6,8 @@
 #   $STAGE/a : the first part of the CUDA provider
 #   $STAGE/b : the rest, libonnxruntime, the test binary, domainclf, dev.jsonl, device-run.sh
 # Then, with the device tool, back to back (a machine goes back 30 s after a call):
-#   1. copy $STAGE/a to <checkout>/.gpucarry (git-ignored), run
+#   0. once: echo /.gpucarry/ >> .git/info/exclude   (the folder must be git-ignored)
+#   1. copy $STAGE/a to <checkout>/.gpucarry, run
 #        mkdir -p /tmp/g && mv .gpucarry/p1 /tmp/g/            carry [".gpucarry"]
 #   2. replace <checkout>/.gpucarry with $STAGE/b, run
 #        bash .gpucarry/device-run.sh                          carry [".gpucarry"]
