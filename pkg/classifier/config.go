@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 
@@ -123,6 +124,23 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("parameters: want a JSON object"))
 	}
 	return errors.Join(errs...)
+}
+
+// CheckModelDir reports why dir, a backend's modelDir, is not usable: it
+// must be empty or EmbeddedModel (the model compiled into the binary) or an
+// existing directory. The error names the field.
+func CheckModelDir(dir string) error {
+	if dir == "" || dir == EmbeddedModel {
+		return nil
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("modelDir %q: %w", dir, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("modelDir %q: not a directory", dir)
+	}
+	return nil
 }
 
 func sortedKeys(m map[string]json.RawMessage) []string {

@@ -1,7 +1,7 @@
 // Package auto is the default classifier backend: the onnx backend when ONNX
 // Runtime's library and the model load, else the linear model of the same
 // modelDir, with the reason logged. Its parameters are the onnx backend's
-// (onnx.Params); see README.md.
+// (onnx.Params); see docs/classifier.md.
 package auto
 
 import (

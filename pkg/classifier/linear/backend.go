@@ -53,13 +53,7 @@ func (p Params) Validate() error {
 	if p.Ensemble != nil && *p.Ensemble {
 		errs = append(errs, fmt.Errorf("ensemble true needs backend %q or auto (ensemble.json belongs to an ONNX model directory)", classifier.BackendONNX))
 	}
-	if d := p.ModelDir; d != classifier.EmbeddedModel {
-		if st, err := os.Stat(d); err != nil {
-			errs = append(errs, fmt.Errorf("modelDir %q: %w", d, err))
-		} else if !st.IsDir() {
-			errs = append(errs, fmt.Errorf("modelDir %q: not a directory", d))
-		}
-	}
+	errs = append(errs, classifier.CheckModelDir(p.ModelDir))
 	return errors.Join(errs...)
 }
 

@@ -5,7 +5,7 @@ import (
 	"math"
 	"unicode"
 
-	"github.com/semantic-epp/semantic-epp/pkg/classifier"
+	"github.com/semantic-epp/semantic-epp/pkg/classifier/window"
 )
 
 // Features configures the featurizer. It is stored in linear.json, so a model
@@ -122,7 +122,7 @@ type span struct{ start, end int } // byte offsets of a word in the text
 // scratch holds one featurization's working memory; models keep them in a
 // sync.Pool so a call allocates nothing in the steady state.
 type scratch struct {
-	win    classifier.Windower[span]
+	win    window.Windower[span]
 	spans  []span
 	runes  []rune // lowercased kept words, back to back
 	bounds []int  // word i is runes[bounds[i]:bounds[i+1]]

@@ -68,6 +68,9 @@ func TestValidate(t *testing.T) {
 		{"zero value", flat{}, ""},
 		{"auto by name", flat{Backend: "auto"}, ""},
 		{"everything set", flat{Backend: "onnx", Device: "cpu", CUDAFallback: "fail", IntraOpThreads: 1, CacheSize: 10, MaxBatchSize: 8, MaxBatchWait: "1ms"}, ""},
+		// The classifier of deploy/components/gpu, in its flat form (CUDA
+		// falls back to the CPU where there is none).
+		{"gpu overlay", flat{Backend: "auto", ModelDir: "embedded", CacheSize: 1024, Device: "cuda", CUDAFallback: "cpu", MaxBatchSize: 32, MaxBatchWait: "1ms"}, ""},
 		{"backend", flat{Backend: "svm"}, `backend "svm"`},
 		{"device", flat{Device: "tpu"}, `device "tpu"`},
 		{"cuda with linear", flat{Backend: "linear", Device: "cuda"}, `device "cuda" needs backend "onnx"`},

@@ -3,7 +3,6 @@ package onnx
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/semantic-epp/semantic-epp/pkg/classifier"
 )
@@ -80,15 +79,7 @@ func (o *Options) applyDefaults() {
 
 // Validate reports every invalid field, naming it by its JSON key.
 func (p Params) Validate() error {
-	errs := []error{p.Options.validate()}
-	if d := p.ModelDir; d != "" && d != classifier.EmbeddedModel {
-		if st, err := os.Stat(d); err != nil {
-			errs = append(errs, fmt.Errorf("modelDir %q: %w", d, err))
-		} else if !st.IsDir() {
-			errs = append(errs, fmt.Errorf("modelDir %q: not a directory", d))
-		}
-	}
-	return errors.Join(errs...)
+	return errors.Join(p.Options.validate(), classifier.CheckModelDir(p.ModelDir))
 }
 
 func (o Options) validate() error {

@@ -34,18 +34,8 @@ func newNormalizer(raw json.RawMessage) (func(string) string, error) {
 		}
 		b := bertNormalizer{clean: n.CleanText, chinese: n.HandleChineseChars, strip: strip, lower: n.Lowercase}
 		return b.normalize, nil
-	case "Lowercase":
-		return lowercase, nil
-	case "StripAccents":
-		return stripAccents, nil
 	case "NFC":
 		return norm.NFC.String, nil
-	case "NFD":
-		return norm.NFD.String, nil
-	case "NFKC":
-		return norm.NFKC.String, nil
-	case "NFKD":
-		return norm.NFKD.String, nil
 	case "Sequence":
 		var fns []func(string) string
 		for i, r := range n.Normalizers {

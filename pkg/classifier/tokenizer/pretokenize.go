@@ -29,8 +29,6 @@ func newPreTokenizer(raw json.RawMessage) (preTokenizer, error) {
 	switch p.Type {
 	case "BertPreTokenizer":
 		return bertSplit, nil
-	case "WhitespaceSplit":
-		return whitespaceSplit, nil
 	case "ByteLevel":
 		useRegex := p.UseRegex == nil || *p.UseRegex
 		return byteLevel(p.AddPrefixSpace, useRegex), nil
@@ -64,12 +62,6 @@ func bertSplit(s string, fn func(string)) {
 	}
 	if start >= 0 {
 		fn(s[start:])
-	}
-}
-
-func whitespaceSplit(s string, fn func(string)) {
-	for _, w := range strings.FieldsFunc(s, isWhitespace) {
-		fn(w)
 	}
 }
 

@@ -1,14 +1,23 @@
 // Package tokenizer turns text into the token ids a transformer classifier
-// takes, reading a Hugging Face tokenizer.json. It implements the pieces that
-// BERT-family encoders (BertNormalizer, BertPreTokenizer, WordPiece) and
-// byte-level BPE models (ByteLevel pre-tokenizer, BPE) use, and the
-// TemplateProcessing/BertProcessing/RobertaProcessing post-processors. Its ids
-// are tested to match the Python `tokenizers` library exactly on a fixture set.
+// takes, reading a Hugging Face tokenizer.json. It implements only what the
+// supported and planned model formats use, and its ids are tested to match
+// the Python `tokenizers` library exactly on a fixture set:
+//
+//   - WordPiece, for BERT-family encoders (the shipped MiniLM model):
+//     BertNormalizer, BertPreTokenizer, WordPiece;
+//   - byte-level BPE, for ModernBERT: NFC normalizer, ByteLevel
+//     pre-tokenizer, BPE;
+//   - for both: TemplateProcessing, added tokens, normalizer Sequence (the
+//     form SentencePiece-derived tokenizers such as mmBERT's/Gemma's use;
+//     their Replace/Prepend normalizers and BPE byte fallback are to come
+//     with those models).
+//
+// Anything else in tokenizer.json (other model types, normalizers,
+// pre-tokenizers or post-processors) is reported by Load, never ignored.
 //
 // Truncation is left to the caller: Tokenize returns the content ids without
-// special tokens, the caller windows them (classifier.Window) and Wrap adds
-// the special tokens. Anything in tokenizer.json this package does not
-// implement is reported by Load, never ignored.
+// special tokens, the caller windows them (window.Window) and Wrap adds
+// the special tokens.
 package tokenizer
 
 import (
@@ -128,7 +137,6 @@ func Load(data []byte) (*Tokenizer, error) {
 		return nil, fmt.Errorf("pre_tokenizer: %w", err)
 	}
 	t.vocabSize = t.model.maxID() + 1
-	ids := map[string]int32{}
 	for _, a := range f.AddedTokens {
 		if a.Content == "" || a.ID < 0 {
 			return nil, fmt.Errorf("added token %q has an invalid id %d or empty content", a.Content, a.ID)
@@ -139,7 +147,6 @@ func Load(data []byte) (*Tokenizer, error) {
 		// Added tokens are matched on the raw text, before normalization,
 		// whatever their "normalized" flag says.
 		t.added = append(t.added, addedToken{content: a.Content, id: a.ID, lstrip: a.LStrip, rstrip: a.RStrip})
-		ids[a.Content] = a.ID
 		t.vocabSize = max(t.vocabSize, int(a.ID)+1)
 	}
 	sort.SliceStable(t.added, func(i, j int) bool { return len(t.added[i].content) > len(t.added[j].content) })
@@ -151,7 +158,7 @@ func Load(data []byte) (*Tokenizer, error) {
 		_ = json.Unmarshal(f.PreTokenizer, &preHead) // already parsed by newPreTokenizer
 	}
 	t.splitsAtSpace = splitsAtSpace(preHead.Type, t.added)
-	if t.post, err = newPostProcessor(f.PostProcessor, ids); err != nil {
+	if t.post, err = newPostProcessor(f.PostProcessor); err != nil {
 		return nil, fmt.Errorf("post_processor: %w", err)
 	}
 	for _, s := range append(append([]special(nil), t.post.prefix...), t.post.suffix...) {

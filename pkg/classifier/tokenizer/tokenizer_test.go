@@ -148,6 +148,13 @@ func TestLoadErrors(t *testing.T) {
 			m["post_processor"].(map[string]any)["special_tokens"] = map[string]any{}
 		}), want: "not defined"},
 		{name: "bpe merge not in vocab", data: `{"model":{"type":"BPE","vocab":{"a":0,"b":1},"merges":["a b"]}}`, want: "not in the vocab"},
+		// Paths no supported model uses, removed with issue 13: refused by name.
+		{name: "NFKC normalizer", data: mutate(func(m map[string]any) { m["normalizer"] = map[string]any{"type": "NFKC"} }), want: `"NFKC" is not supported`},
+		{name: "WhitespaceSplit", data: mutate(func(m map[string]any) { m["pre_tokenizer"] = map[string]any{"type": "WhitespaceSplit"} }), want: `"WhitespaceSplit" is not supported`},
+		{name: "RobertaProcessing", data: mutate(func(m map[string]any) {
+			m["post_processor"] = map[string]any{"type": "RobertaProcessing", "cls": []any{"[CLS]", 101}, "sep": []any{"[SEP]", 102}}
+		}), want: `"RobertaProcessing" is not supported`},
+		{name: "bpe byte fallback", data: `{"model":{"type":"BPE","byte_fallback":true,"vocab":{"a":0},"merges":[]}}`, want: "byte_fallback"},
 		{name: "bpe dropout", data: `{"model":{"type":"BPE","dropout":0.1,"vocab":{"a":0},"merges":[]}}`, want: "dropout"},
 	}
 	for _, tt := range tests {

@@ -3,21 +3,21 @@ package tokenizer
 import (
 	"strings"
 
-	"github.com/semantic-epp/semantic-epp/pkg/classifier"
+	"github.com/semantic-epp/semantic-epp/pkg/classifier/window"
 )
 
 // headTailMinBytes is the text length from which HeadTail tries to tokenize
 // only the two ends of a text.
 const headTailMinBytes = 4096
 
-// HeadTail returns the content ids classifier.Window(t.Tokenize(text),
+// HeadTail returns the content ids window.Window(t.Tokenize(text),
 // head, tail) returns, and whether any were dropped. For tokenizers that
 // split words at whitespace (BERT's and the whitespace pre-tokenizer), a long
 // text is tokenized only at its two ends, as far as the window needs: a cut
 // just after an ASCII whitespace byte never changes the tokens on either
 // side, so the ids are the same as from the whole text. Otherwise, or when
 // the ends do not settle the question, the whole text is tokenized through a
-// classifier.Windower (memory bounded by the window).
+// window.Windower (memory bounded by the window).
 func (t *Tokenizer) HeadTail(text string, head, tail int) ([]int32, bool) {
 	head, tail = max(head, 0), max(tail, 0)
 	if t.splitsAtSpace && len(text) >= headTailMinBytes {
@@ -25,7 +25,7 @@ func (t *Tokenizer) HeadTail(text string, head, tail int) ([]int32, bool) {
 			return ids, truncated
 		}
 	}
-	w := classifier.NewWindower[int32](head, tail)
+	w := window.NewWindower[int32](head, tail)
 	t.Each(text, w.Add)
 	return w.AppendTo(make([]int32, 0, min(w.Len(), head+tail)))
 }
@@ -93,7 +93,7 @@ func afterSpaceBefore(s string, i int) int {
 // whitespace byte leaves the ids of both parts unchanged: the pre-tokenizer
 // drops whitespace and splits there, and no added token contains whitespace.
 func splitsAtSpace(preTokType string, added []addedToken) bool {
-	if preTokType != "BertPreTokenizer" && preTokType != "WhitespaceSplit" {
+	if preTokType != "BertPreTokenizer" {
 		return false
 	}
 	for _, a := range added {

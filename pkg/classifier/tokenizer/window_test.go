@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/semantic-epp/semantic-epp/pkg/classifier"
+	"github.com/semantic-epp/semantic-epp/pkg/classifier/window"
 )
 
 // randomText mixes words, scripts, punctuation, whitespace, special-token
@@ -36,7 +36,7 @@ func TestHeadTailMatchesWindow(t *testing.T) {
 				head, tail = 0, r.IntN(50)
 			}
 			full := tk.Tokenize(text)
-			want, wantTrunc := classifier.Window(full, head, tail)
+			want, wantTrunc := window.Window(full, head, tail)
 			got, gotTrunc := tk.HeadTail(text, head, tail)
 			if !slices.Equal(got, want) || gotTrunc != wantTrunc {
 				t.Fatalf("%s case %d (len %d, head %d, tail %d, %d ids): got %d ids truncated=%v, want %d truncated=%v",
@@ -74,7 +74,7 @@ func FuzzHeadTail(f *testing.F) {
 	f.Add(strings.Repeat("[SEP] x ", 800), 0, 3)
 	f.Fuzz(func(t *testing.T, text string, head, tail int) {
 		head, tail = head%600, tail%600
-		want, wantTrunc := classifier.Window(tk.Tokenize(text), max(head, 0), max(tail, 0))
+		want, wantTrunc := window.Window(tk.Tokenize(text), max(head, 0), max(tail, 0))
 		got, gotTrunc := tk.HeadTail(text, head, tail)
 		if !slices.Equal(got, want) || gotTrunc != wantTrunc {
 			t.Fatalf("len %d head %d tail %d: got %d/%v want %d/%v", len(text), head, tail, len(got), gotTrunc, len(want), wantTrunc)

@@ -1,4 +1,7 @@
-package classifier
+// Package window keeps the head and the tail of a long sequence (words,
+// token ids): the classifier backends window their input this way. It has
+// no dependencies, so the tokenizer and the backends share it cheaply.
+package window
 
 // Window keeps the first head and the last tail elements of s when s holds
 // more than head+tail elements, and reports whether it dropped any. A slice

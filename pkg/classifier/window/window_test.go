@@ -1,4 +1,4 @@
-package classifier
+package window
 
 import (
 	"math/rand/v2"
