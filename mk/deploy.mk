@@ -1,7 +1,8 @@
 # Container images and Kubernetes manifests (deploy/, docs/deployment.md).
 #
 #   make image-files        what the CPU image copies: bin/epp + .cache/onnxruntime/libonnxruntime.so.1
-#   make image-files-cuda   what the CUDA image copies: bin/epp + the .cache/onnxruntime-cuda/ set
+#   make image-files-cuda   what the CUDA image copies: bin/epp, the .cache/onnxruntime-cuda/ set and
+#                           the default's GPU graph (make model-gpu)
 #   make image              docker build -t $(IMAGE) .                     (needs a Docker engine)
 #   make image-cuda         docker build -f Dockerfile.cuda -t $(IMAGE_CUDA) .
 #   make manifests          render every kustomization under deploy/ into $(MANIFESTS_OUT)/
@@ -37,7 +38,7 @@ epp-image-bin: cgo-toolchain ## Build bin/epp as the image ships it (cgo, trimme
 
 image-files: epp-image-bin onnxruntime ## Files the CPU image copies (bin/epp, libonnxruntime)
 
-image-files-cuda: epp-image-bin onnxruntime-cuda ## Files the CUDA image copies (bin/epp, ONNX Runtime + CUDA providers)
+image-files-cuda: epp-image-bin onnxruntime-cuda model-gpu ## Files the CUDA image copies (bin/epp, ONNX Runtime + CUDA providers, GPU graph)
 
 image: ## docker build the CPU image (IMAGE=semantic-epp:dev); needs a Docker engine
 	docker build --build-arg COMMIT_SHA=$(COMMIT_SHA) -t $(IMAGE) .

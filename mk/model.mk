@@ -5,9 +5,13 @@
 #                       graphs (.cache/models/domain-minilm-fp32, -fp16).
 #                       Refuses to replace the shipped model unless FORCE=1. GPU if torch sees one,
 #                       else CPU (see docs/model-card.md for the time it takes).
-#   make model-gpu      export the default's fp32 GPU graph from the student checkpoint `make model`
-#                       left in .cache, as a directory to mount (.cache/models/gpu/domain-minilm, with
-#                       ensemble.json and the linear model beside it, as the embedded default has)
+#   make model-gpu      derive the default's GPU graph from the shipped int8 model, no training and no
+#                       torch (training/domainclf/gpugraph.py: weights dequantized, fp16): into
+#                       .cache/models/gpu/domain-minilm with ensemble.json and the linear model beside
+#                       it. The CUDA image builds and ships it; `device: cuda` with `modelDir: embedded`
+#                       runs it (pkg/classifier/onnx, gpugraph.go). Deterministic: same bytes each run.
+#   make model-gpu-export  export an fp32 GPU graph from the student checkpoint `make model` left in
+#                       .cache instead (.cache/models/gpu-ckpt/domain-minilm, a directory to mount)
 #   make model-compare  TF-IDF+SVM, the Go linear backend, fp32 and int8 on dev.jsonl, with latency
 #   make model-test     pytest: data validation, export/parity on a tiny model, shipped-model checks
 #                       (part of `make test`; MODEL_TEST_TORCH=0 skips the torch tier with a reason)
@@ -21,6 +25,13 @@ MODEL_FP32       := $(CACHE_DIR)/models/domain-minilm-fp32
 MODEL_FP16       := $(CACHE_DIR)/models/domain-minilm-fp16
 MODEL_CKPT       := $(CACHE_DIR)/models/domain-minilm3-ckpt
 MODEL_GPU        := $(CACHE_DIR)/models/gpu/domain-minilm
+MODEL_GPU_CKPT   := $(CACHE_DIR)/models/gpu-ckpt/domain-minilm
+GPUGRAPH_VENV    := $(CACHE_DIR)/gpugraph-venv
+GPUGRAPH_PY      := $(GPUGRAPH_VENV)/bin/python
+# The shipped GPU graph's form. fp16 with float activations is the fast one;
+# --precision fp32 --activations int8 reproduces the CPU default's labels
+# exactly but needs TF32 off and is 4x slower (docs/results/gpu-default/).
+GPU_GRAPH_ARGS   ?= --precision fp16 --activations float
 MODEL_TEACHER    := $(CACHE_DIR)/models/domain-minilm-ckpt
 MODEL_TEACHER_FP32 := $(CACHE_DIR)/models/domain-minilm6-fp32
 MODEL_TEACHER_INT8 := $(CACHE_DIR)/models/domain-minilm6-int8
@@ -39,7 +50,7 @@ MODEL_ENV        := cd training && HF_HUB_OFFLINE=1 DOMAIN_DATA_DIR=$(DATA_DIR)/
 
 TEST_TARGETS += model-test
 
-.PHONY: model model-gpu model-compare model-test model-encoder model-data-check
+.PHONY: model model-gpu model-gpu-export model-compare model-test model-encoder model-data-check
 
 $(MODEL_VENV)/.light: training/requirements-light.txt
 	@test -x $(MODEL_PY) || $(MODEL_PYTHON) -m venv $(MODEL_VENV)
@@ -71,13 +82,25 @@ model: model-data-check $(MODEL_VENV)/.full model-encoder ## Retrain and export 
 	  $(if $(FORCE),--force)
 	$(MODEL_ENV) $(MODEL_PY) -m domainclf.evaluate $(MODEL_FP32) $(CURDIR)/$(MODEL_SHIPPED) --record
 
-model-gpu: model-data-check $(MODEL_VENV)/.full ## Export the default's fp32 GPU graph (with its ensemble) from the checkpoint make model left
+# The image's build stage (golang:bookworm) may lack the venv module: install it there.
+$(GPUGRAPH_VENV)/.ok: training/requirements-gpugraph.txt
+	@$(MODEL_PYTHON) -c 'import ensurepip' 2>/dev/null || { apt-get update -qq && apt-get install -y -qq python3 python3-venv >/dev/null; }
+	@test -x $(GPUGRAPH_PY) || $(MODEL_PYTHON) -m venv $(GPUGRAPH_VENV)
+	$(GPUGRAPH_PY) -m pip install -q --disable-pip-version-check -r training/requirements-gpugraph.txt
+	@touch $@
+
+model-gpu: $(GPUGRAPH_VENV)/.ok ## Derive the default's GPU graph (fp16, with its ensemble) from the shipped int8 model
+	cd training && $(GPUGRAPH_PY) -m domainclf.gpugraph --src $(CURDIR)/$(MODEL_SHIPPED) --out $(MODEL_GPU) $(GPU_GRAPH_ARGS)
+	rm -rf $(dir $(MODEL_GPU))domain-linear && cp -r models/domain-linear $(dir $(MODEL_GPU))domain-linear
+	@echo "GPU model directory: $(MODEL_GPU) (device: cuda with modelDir: embedded finds it)"
+
+model-gpu-export: model-data-check $(MODEL_VENV)/.full ## Export an fp32 GPU graph (with its ensemble) from the checkpoint make model left
 	@test -f $(MODEL_CKPT)/classifier.pt || { echo "$(MODEL_CKPT) is missing: run 'make model' first (it trains the student)" >&2; exit 1; }
 	$(MODEL_ENV) $(MODEL_PY) -m domainclf.export --ckpt $(MODEL_CKPT) --encoder $(CURDIR)/$(MODEL_SHIPPED) \
-	  --out $(MODEL_GPU) --force
-	cp $(MODEL_SHIPPED)/ensemble.json $(MODEL_GPU)/
-	rm -rf $(dir $(MODEL_GPU))domain-linear && cp -r models/domain-linear $(dir $(MODEL_GPU))domain-linear
-	@echo "GPU model directory: $(MODEL_GPU) (modelDir, with device: cuda)"
+	  --out $(MODEL_GPU_CKPT) --force
+	cp $(MODEL_SHIPPED)/ensemble.json $(MODEL_GPU_CKPT)/
+	rm -rf $(dir $(MODEL_GPU_CKPT))domain-linear && cp -r models/domain-linear $(dir $(MODEL_GPU_CKPT))domain-linear
+	@echo "GPU model directory: $(MODEL_GPU_CKPT) (modelDir, with device: cuda)"
 
 model-compare: model-data-check $(MODEL_VENV)/.light ## Compare TF-IDF, linear (Go), fp32 and int8 on dev.jsonl in one run
 	CGO_ENABLED=1 $(GO) build -o $(BIN)/classify ./cmd/classify

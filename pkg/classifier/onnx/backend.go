@@ -8,7 +8,6 @@ import (
 	"os"
 	"runtime"
 
-	"github.com/semantic-epp/semantic-epp/models"
 	"github.com/semantic-epp/semantic-epp/pkg/classifier"
 )
 
@@ -49,7 +48,7 @@ func Factory(ctx context.Context, raw json.RawMessage, opts classifier.FactoryOp
 // Open loads the ONNX model of p.ModelDir alone (no ensemble), batched as
 // opts says, and returns it with the directory it was read from.
 func Open(ctx context.Context, p Params, opts classifier.FactoryOptions) (classifier.Classifier, fs.FS, error) {
-	fsys, err := ModelFS(p)
+	fsys, err := ModelFS(ctx, p)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -70,11 +69,11 @@ func load(ctx context.Context, o Options, fsys fs.FS, opts classifier.FactoryOpt
 	return opts.WithBatching(c, BatchWorkers(c.Device(), o.IntraOpThreads, runtime.NumCPU())), nil
 }
 
-// ModelFS returns the model directory p names: the embedded ONNX model or a
-// directory on disk.
-func ModelFS(p Params) (fs.FS, error) {
+// ModelFS returns the model directory p names: the embedded ONNX model (on
+// CUDA its GPU graph, see embeddedONNX) or a directory on disk.
+func ModelFS(ctx context.Context, p Params) (fs.FS, error) {
 	if p.Embedded() {
-		fsys, err := models.ONNX()
+		fsys, err := embeddedONNX(ctx, p.Options)
 		if err != nil {
 			return nil, fmt.Errorf("modelDir %q: %w", classifier.EmbeddedModel, err)
 		}

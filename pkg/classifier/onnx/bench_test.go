@@ -202,3 +202,28 @@ func benchConcurrency() []int {
 	}
 	return []int{1, 8, 64}
 }
+
+// BenchmarkBatch: one ClassifyBatch of n 128-token texts at a time, straight
+// to the session (no batcher): the cost of a batch and the rate one session
+// reaches with nothing else in the way.
+func BenchmarkBatch(b *testing.B) {
+	for _, m := range benchModels {
+		for _, n := range []int{1, 64, 256, 512, 1024} {
+			b.Run(fmt.Sprintf("%s/batch=%d", m.name, n), func(b *testing.B) {
+				c := loadBench(b, m.dir, m.howToGet, 512)
+				texts := make([]string, n)
+				for i := range texts {
+					texts[i] = textOfTokens(b, c, 128)
+				}
+				ctx := context.Background()
+				start := time.Now()
+				for b.Loop() {
+					if _, err := c.ClassifyBatch(ctx, texts); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.N*n)/time.Since(start).Seconds(), "texts/s")
+			})
+		}
+	}
+}

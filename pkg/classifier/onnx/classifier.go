@@ -102,7 +102,7 @@ func Load(ctx context.Context, o Options, fsys fs.FS) (*Classifier, error) {
 		return nil, fmt.Errorf("sequence limit %d leaves no room for text after %d special tokens", c.maxSeqLen, tok.SpecialTokens())
 	}
 	c.head, c.tail = content/2, content-content/2
-	if c.session, c.device, err = newSession(ctx, o, model, inputs); err != nil {
+	if c.session, c.device, err = newSession(ctx, o, model, inputs, facts.quantized); err != nil {
 		return nil, err
 	}
 	if err := c.probe(ctx, facts.wordRows > 0); err != nil {
@@ -223,14 +223,7 @@ func (c *Classifier) ClassifyBatch(ctx context.Context, texts []string) ([]class
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("onnx classify: %w", err)
 	}
-	encs := make([]tokenizer.Encoding, len(texts))
-	truncated := make([]bool, len(texts))
-	for i, t := range texts {
-		encs[i], truncated[i] = c.Encode(t)
-		if truncated[i] {
-			TruncatedInputs.Inc()
-		}
-	}
+	encs, truncated := c.encodeAll(texts)
 	logits, err := c.run(ctx, encs)
 	if err != nil {
 		return nil, err

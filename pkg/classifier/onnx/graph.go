@@ -16,6 +16,18 @@ type graphFacts struct {
 	// positionRows is the number of rows of the position embedding table (0
 	// when not found).
 	positionRows int64
+	// quantized lists the graph's int8 operators (MatMulInteger, QAttention,
+	// ...), which ONNX Runtime's CUDA provider runs on the host.
+	quantized []string
+}
+
+// quantizedOps are the operators of int8 graphs (quantize_dynamic and its
+// fusions) that have no CUDA kernel in ONNX Runtime, so a session on CUDA
+// copies their tensors to the host and back.
+var quantizedOps = map[string]bool{
+	"DynamicQuantizeLinear": true, "MatMulInteger": true, "QAttention": true,
+	"QEmbedLayerNormalization": true, "DynamicQuantizeMatMul": true, "MatMulIntegerToFloat": true,
+	"QLinearMatMul": true, "QGemm": true,
 }
 
 type graphNode struct {
@@ -79,6 +91,13 @@ func readGraphFacts(data []byte, idsInput string) (graphFacts, error) {
 	}
 	if len(nodes) == 0 {
 		return facts, fmt.Errorf("%w: the graph has no nodes", errNotONNX)
+	}
+	seen := map[string]bool{}
+	for _, n := range nodes {
+		if quantizedOps[n.op] && !seen[n.op] {
+			seen[n.op] = true
+			facts.quantized = append(facts.quantized, n.op)
+		}
 	}
 	// Names carrying input_ids unchanged.
 	ids := map[string]bool{idsInput: true}
