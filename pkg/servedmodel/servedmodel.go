@@ -92,6 +92,25 @@ func (r Resolver) Serves(md *fwkdl.EndpointMetadata, attrs Attributes, model str
 	return false, known
 }
 
+// Models lists the models the endpoint serves by every enabled source, and
+// whether any source knew anything about it.
+func (r Resolver) Models(md *fwkdl.EndpointMetadata, attrs Attributes) (names []string, known bool) {
+	if r.useLabel && md != nil {
+		if v, ok := md.Labels[r.labelKey]; ok {
+			names, known = append(names, v), true
+		}
+	}
+	if r.useModels && attrs != nil {
+		if list, ok := ModelList(attrs); ok {
+			known = true
+			for _, m := range list {
+				names = append(names, m.ID)
+			}
+		}
+	}
+	return names, known
+}
+
 // ModelList reads the llm-d models attribute of an endpoint. The extractor
 // stores a value; cloned endpoints (the scheduler's snapshot) hold the
 // pointer its Clone returns.

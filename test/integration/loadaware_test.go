@@ -160,3 +160,39 @@ func TestClientDecisionHeadersOverwritten(t *testing.T) {
 		})
 	}
 }
+
+// TestUnknownModel: a model no endpoint serves and the config does not
+// declare is answered 400 naming it (OpenAI clients do not retry a 400),
+// while a declared model without endpoints still reaches the scheduler.
+func TestUnknownModel(t *testing.T) {
+	conn, handle, ds := startEPPWith(t, readConfig(t, mainConfig), twoModelPool[:2]) // llama pods only
+	tracker, err := endpointtracker.Lookup(handle, "endpoint-tracker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ep := range ds.PodList(datastore.AllPodsPredicate) {
+		_ = tracker.ExtractEndpoint(context.Background(), fwkdl.EndpointEvent{Type: fwkdl.EventAddOrUpdate, Endpoint: ep})
+	}
+	cases := []struct {
+		model      string
+		wantStatus int
+		wantBody   []string
+	}{
+		{"gpt-9", 400, []string{"model_not_found", `"gpt-9"`, "llama3-8b"}},
+		{"phi4-mini", 429, []string{`no endpoint serves model "phi4-mini"`}},
+		{"llama3-8b", 0, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.model, func(t *testing.T) {
+			out := send(t, conn, headersFor("/v1/completions"), mustJSON(t, map[string]any{"model": tc.model, "prompt": "hi"}), 1<<20)
+			if out.status != tc.wantStatus {
+				t.Fatalf("status %d (%s), want %d", out.status, out.errorBody, tc.wantStatus)
+			}
+			for _, w := range tc.wantBody {
+				if !strings.Contains(out.errorBody, w) {
+					t.Errorf("body %q does not contain %q", out.errorBody, w)
+				}
+			}
+		})
+	}
+}

@@ -159,3 +159,23 @@ func Lookup(h fwkplugin.Handle, name string) (*Tracker, error) {
 	}
 	return t, nil
 }
+
+// ServedModels returns the models the tracked endpoints serve and whether
+// every endpoint's models are known (an endpoint without a label or a
+// /v1/models answer yet leaves the set incomplete).
+func (t *Tracker) ServedModels() (models map[string]bool, complete bool) {
+	models = map[string]bool{}
+	complete = true
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for _, ep := range t.endpoints {
+		names, known := t.resolver.Models(ep.GetMetadata(), ep.GetAttributes())
+		if !known {
+			complete = false
+		}
+		for _, n := range names {
+			models[n] = true
+		}
+	}
+	return models, complete
+}

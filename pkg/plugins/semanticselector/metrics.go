@@ -39,6 +39,12 @@ var (
 			"chosen model and reason (category, saturation_fallback, all_saturated, default_<fallback reason>).",
 	}, []string{"category", "model", "reason"})
 
+	// unknownModels counts explicit requests rejected for a model nothing serves.
+	unknownModels = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: metricsNamespace, Subsystem: metricsSubsystem, Name: "unknown_models_total",
+		Help: "Requests naming a model that the config does not declare and no endpoint of the pool serves (answered 400 model_not_found).",
+	})
+
 	// saturationFallbacks counts auto requests moved off their first choice
 	// because its endpoints were saturated.
 	saturationFallbacks = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -101,7 +107,7 @@ var (
 // registered anywhere: cmd/epp passes them to runner.WithCustomCollectors.
 func Collectors() []prometheus.Collector {
 	return []prometheus.Collector{decisions, classifierDuration, fallbacks, truncations, rejections,
-		saturationFallbacks, modelWaiting, modelRunning, modelKVCache, modelSaturated, modelEndpoints}
+		saturationFallbacks, unknownModels, modelWaiting, modelRunning, modelKVCache, modelSaturated, modelEndpoints}
 }
 
 // recordDecision counts a decision and the loads it saw.

@@ -12,7 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -26,6 +28,7 @@ import (
 
 	"github.com/semantic-epp/semantic-epp/pkg/classifier"
 	classifierplugin "github.com/semantic-epp/semantic-epp/pkg/plugins/classifier"
+	"github.com/semantic-epp/semantic-epp/pkg/plugins/endpointtracker"
 	"github.com/semantic-epp/semantic-epp/pkg/selection"
 )
 
@@ -78,6 +81,7 @@ type Selector struct {
 	models    map[string]Model
 	routes    map[string]Category
 	pipeline  pipeline
+	tracker   *endpointtracker.Tracker // optional: rejects unknown explicit models
 	state     *fwkplugin.PluginState
 	random    func() float64
 }
@@ -102,6 +106,9 @@ func NewFactory(load LoadFunc) fwkplugin.FactoryFunc {
 			return nil, fmt.Errorf("%s %q: %w", Type, name, err)
 		}
 		s, err := newSelector(ctx, name, params, clf, pl)
+		if err == nil {
+			s.tracker = findTracker(h)
+		}
 		if err != nil {
 			if owned {
 				_ = clf.Close()
@@ -121,6 +128,19 @@ func NewFactory(load LoadFunc) fwkplugin.FactoryFunc {
 		}
 		return s, nil
 	}
+}
+
+// findTracker returns the config's endpoint-tracker, if it declares one.
+func findTracker(h fwkplugin.Handle) *endpointtracker.Tracker {
+	if h == nil {
+		return nil
+	}
+	for _, p := range h.GetAllPlugins() {
+		if t, ok := p.(*endpointtracker.Tracker); ok {
+			return t
+		}
+	}
+	return nil
 }
 
 // selectorClassifier returns the shared classifier classifierRef names (not
@@ -209,6 +229,10 @@ func (s *Selector) ParseRequest(ctx context.Context, body []byte, headers map[st
 		return parsed, nil
 	}
 	if !isAuto(s.params.AutoModelNames, model) {
+		if err := s.checkModelExists(model); err != nil {
+			unknownModels.Inc()
+			return nil, err
+		}
 		setDecisionHeaders(headers, model, SelectExplicit, "", 0)
 		return parsed, nil
 	}
@@ -246,6 +270,38 @@ func (s *Selector) ParseRequest(ctx context.Context, body []byte, headers map[st
 		"reason", d.reason, "firstChoice", d.firstModel, "category", d.label, "confidence", d.confidence,
 		"fallbackReason", d.fallback, "loads", loadsForLog(d.req))
 	return parsed, nil
+}
+
+// checkModelExists rejects an explicit model that the config does not
+// declare and no endpoint of the pool serves, when the endpoint tracker knows
+// every endpoint's models. GIE answers a parser error with 400, which OpenAI
+// clients do not retry; without this check the request would fail in
+// scheduling with a 429, which they retry. A declared model, or one an
+// endpoint serves but none is ready for, still goes to the scheduler.
+func (s *Selector) checkModelExists(model string) error {
+	if s.tracker == nil || s.tracker.Len() == 0 {
+		return nil
+	}
+	if _, declared := s.models[model]; declared {
+		return nil
+	}
+	served, complete := s.tracker.ServedModels()
+	if served[model] || !complete {
+		return nil
+	}
+	names := make([]string, 0, len(served)+len(s.models))
+	for n := range served {
+		names = append(names, n)
+	}
+	for n := range s.models {
+		if !served[n] {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return fmt.Errorf("model_not_found: the model %q does not exist: no endpoint of this pool serves it "+
+		"and the config does not declare it (available: %s, or %q to let the router choose)",
+		model, strings.Join(names, ", "), s.params.AutoModelNames[0])
 }
 
 // setDecisionHeaders overwrites the decision headers sent to the model server.
