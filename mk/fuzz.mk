@@ -12,8 +12,8 @@ FUZZ_TARGETS := \
 	./pkg/plugins/semanticselector:FuzzParseRequest:1500000 \
 	./pkg/plugins/semanticselector:FuzzParseRequestText:1000000 \
 	./pkg/classifier/tokenizer:FuzzTokenize:2000000 \
-	./pkg/classifier/tokenizer:FuzzHeadTail:500000 \
-	./pkg/classifier:FuzzWindow:3500000 \
+	./pkg/classifier/tokenizer:FuzzHeadTail:200000 \
+	./pkg/classifier:FuzzWindow:3800000 \
 	./pkg/classifier/linear:FuzzClassify:1500000
 
 .PHONY: fuzz
