@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/x448/float16"
+
 	"github.com/semantic-epp/semantic-epp/pkg/classifier"
 )
 
@@ -108,7 +110,7 @@ func load(fsys fs.FS) (*Model, error) {
 	}
 	m := newModel(labels, md.Features)
 	for i := range nb*nl + nl {
-		v := fromHalf(binary.LittleEndian.Uint16(raw[2*i:]))
+		v := float16.Frombits(binary.LittleEndian.Uint16(raw[2*i:])).Float32()
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 			return nil, fmt.Errorf("%s: value %d is %v", wfile, i, v)
 		}
@@ -133,11 +135,11 @@ func (m *Model) Save(dir string, info *TrainingInfo) error {
 	raw := make([]byte, 0, 2*(nb+1)*len(m.labels))
 	for b := range nb {
 		for _, v := range m.row(b) {
-			raw = binary.LittleEndian.AppendUint16(raw, toHalf(v))
+			raw = binary.LittleEndian.AppendUint16(raw, float16.Fromfloat32(v).Bits())
 		}
 	}
 	for _, v := range m.bias {
-		raw = binary.LittleEndian.AppendUint16(raw, toHalf(v))
+		raw = binary.LittleEndian.AppendUint16(raw, float16.Fromfloat32(v).Bits())
 	}
 	md := Metadata{Format: FormatName, Version: FormatVersion, NumLabels: len(m.labels), Features: m.feat, Training: info}
 	md.Weights.File, md.Weights.DType, md.Weights.Layout = WeightsFile, dtypeFloat16, layoutDense

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/x448/float16"
 )
 
 // Example is one training row: a text and the index of its label.
@@ -175,10 +177,10 @@ func Train(ctx context.Context, labels []string, data []Example, opt TrainOption
 	}
 	// Round through float16 so the returned model is the one Save writes.
 	for i, v := range m.w {
-		m.w[i] = fromHalf(toHalf(v))
+		m.w[i] = float16.Fromfloat32(v).Float32()
 	}
 	for i, v := range m.bias {
-		m.bias[i] = fromHalf(toHalf(v))
+		m.bias[i] = float16.Fromfloat32(v).Float32()
 	}
 	return m, nil
 }

@@ -170,28 +170,6 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
-// FuzzTokenize checks that arbitrary bytes never panic and every id is in
-// the vocabulary.
-func FuzzTokenize(f *testing.F) {
-	tks := []*Tokenizer{loadTestTokenizer(f, "wordpiece"), loadTestTokenizer(f, "bpe")}
-	for _, s := range []string{"", "hello world", "\xff\xfe", "[CLS][SEP]", "机器 é 🍕", "  \t\n", "'s'll 123"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		for _, tk := range tks {
-			e := tk.Encode(s)
-			for _, id := range e.IDs {
-				if id < 0 || id >= int64(tk.VocabSize()) {
-					t.Fatalf("id %d outside vocab %d for %q", id, tk.VocabSize(), s)
-				}
-			}
-			if len(e.IDs) < tk.SpecialTokens() {
-				t.Fatalf("encoding of %q lacks special tokens", s)
-			}
-		}
-	})
-}
-
 func BenchmarkTokenize(b *testing.B) {
 	text := strings.Repeat("A 45-year-old man presents with chest pain radiating to the left arm. ", 8)
 	for _, dir := range []string{"wordpiece", "bpe"} {

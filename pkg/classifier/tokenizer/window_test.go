@@ -68,20 +68,6 @@ func TestHeadTailExactFit(t *testing.T) {
 	}
 }
 
-func FuzzHeadTail(f *testing.F) {
-	tk := loadTestTokenizer(f, "wordpiece")
-	f.Add("law court "+strings.Repeat("a b\tc\n", 1000), 5, 7)
-	f.Add(strings.Repeat("[SEP] x ", 800), 0, 3)
-	f.Fuzz(func(t *testing.T, text string, head, tail int) {
-		head, tail = head%600, tail%600
-		want, wantTrunc := window.Window(tk.Tokenize(text), max(head, 0), max(tail, 0))
-		got, gotTrunc := tk.HeadTail(text, head, tail)
-		if !slices.Equal(got, want) || gotTrunc != wantTrunc {
-			t.Fatalf("len %d head %d tail %d: got %d/%v want %d/%v", len(text), head, tail, len(got), gotTrunc, len(want), wantTrunc)
-		}
-	})
-}
-
 func BenchmarkHeadTail1MB(b *testing.B) {
 	tk := loadTestTokenizer(b, "wordpiece")
 	text := strings.Repeat("The court held that the contract was void. ", 1<<20/43)

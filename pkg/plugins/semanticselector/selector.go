@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	logutil "sigs.k8s.io/gateway-api-inference-extension/pkg/common/observability/logging"
 	reqcommon "sigs.k8s.io/gateway-api-inference-extension/pkg/common/request"
@@ -229,6 +230,11 @@ func (s *Selector) ParseRequest(ctx context.Context, body []byte, headers map[st
 		return parsed, nil
 	}
 	if !isAuto(s.params.AutoModelNames, model) {
+		// The model is echoed in x-selected-model; a value Envoy would
+		// refuse as a header would fail the whole ext_proc response.
+		if !httpguts.ValidHeaderFieldValue(model) {
+			return nil, fmt.Errorf("invalid model %q: control characters are not allowed in a model name", model)
+		}
 		if err := s.checkModelExists(model); err != nil {
 			unknownModels.Inc()
 			return nil, err
