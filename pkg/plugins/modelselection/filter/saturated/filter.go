@@ -49,15 +49,25 @@ func New(name string, view selection.LoadView, th selection.Thresholds) *Filter 
 func (f *Filter) TypedName() fwkplugin.TypedName { return f.typedName }
 
 // FilterModels keeps the candidates with at least one endpoint that is not
-// saturated, and records every load it read on req.
+// saturated, and records every load it read on req. When every candidate is
+// saturated it keeps those that have endpoints at all: the first choice
+// stands (the upstream saturation handling decides) unless it has no
+// endpoint left, which would fail the request for certain.
 func (f *Filter) FilterModels(_ context.Context, req *selection.Request, candidates []selection.Candidate) []selection.Candidate {
 	kept := make([]selection.Candidate, 0, len(candidates))
+	var present []selection.Candidate
 	for _, c := range candidates {
 		l := f.view.ModelLoad(c.Model, f.th)
 		req.RecordLoad(l)
 		if !l.AllSaturated() {
 			kept = append(kept, c)
 		}
+		if l.Endpoints > 0 {
+			present = append(present, c)
+		}
+	}
+	if len(kept) == 0 {
+		return present
 	}
 	return kept
 }
