@@ -4,7 +4,8 @@
 #              on 127.0.0.1:8081 (RUN_LISTEN); Ctrl-C stops everything. RUN_CONFIG picks
 #              the EndpointPickerConfig, RUN_SIM_ARGS adds simulator flags (e.g. latencies)
 #   make e2e   the e2e suite (also part of make test)
-# Both need root (network namespaces) and iproute2, which is installed when missing.
+# Both need root (network namespaces) and iproute2, which is installed when missing;
+# e2e-deps also installs Debian's prometheus (TestDashboardQueries scrapes the EPP with it).
 
 SANDBOX_BIN := $(CACHE_DIR)/bin/sandbox
 RUN_LISTEN  ?= 127.0.0.1:8081
@@ -14,12 +15,16 @@ E2E_FLAGS   ?=
 
 TEST_TARGETS += e2e
 
-.PHONY: run e2e e2e-deps iproute2 sandbox-bin
+.PHONY: run e2e e2e-deps iproute2 prometheus sandbox-bin
 
 iproute2:
 	@command -v ip >/dev/null || { apt-get update -qq && apt-get install -y -qq iproute2; }
 
-e2e-deps: go-build tools iproute2
+# TestDashboardQueries scrapes the sandbox's EPP with a real Prometheus (Debian 2.42).
+prometheus:
+	@command -v prometheus >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }
+
+e2e-deps: go-build tools iproute2 prometheus
 
 sandbox-bin:
 	@mkdir -p $(dir $(SANDBOX_BIN))
