@@ -36,7 +36,7 @@ func StartRouter(ctx context.Context, root, config, logDir string) (*exec.Cmd, s
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		return nil, "", fmt.Errorf("starting bin/semantic-router (make build): %w", err)
+		return nil, "", fmt.Errorf("starting bin/semantic-router (make bench-bin or bench-saturation-bin): %w", err)
 	}
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {

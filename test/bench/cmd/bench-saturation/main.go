@@ -5,7 +5,7 @@
 // choice is phi4-mini) at rising offered load, and three configurations
 // measured side by side in one run, alternating within every load step:
 // the capacity-blind one-hop selector, the load-aware one-hop selector and
-// the two-hop system (cmd/semantic-router in front of the plain EPP). It
+// the two-hop system (test/bench/cmd/semantic-router in front of the plain EPP). It
 // writes raw results, a plot, a report and summary.json to -out and a
 // section of docs/benchmarks.md.
 package main
@@ -44,6 +44,7 @@ var configs = []string{Blind, LoadAware, TwoHop}
 
 type options struct {
 	repo, data, out, doc     string
+	epp, note                string
 	blindConfig, awareConfig string
 	rates                    []float64
 	step, slo                time.Duration
@@ -61,9 +62,11 @@ func main() {
 	flag.StringVar(&o.data, "data", "../shared/data/domain/dev.jsonl", "labelled JSONL file whose texts make the prompts (relative to -repo)")
 	flag.StringVar(&o.out, "out", "docs/results/bench-saturation", "results folder (relative to -repo)")
 	flag.StringVar(&o.doc, "doc", "docs/benchmarks.md", "document whose saturation section is rewritten; empty: none")
+	flag.StringVar(&o.epp, "epp", "bin/epp", "EPP binary of every configuration (relative to -repo)")
+	flag.StringVar(&o.note, "note", "", "a sentence about this run put in the report (e.g. where the EPP binary came from)")
 	flag.StringVar(&o.blindConfig, "blind-config", "test/bench/config/saturation-blind.yaml", "capacity-blind EndpointPickerConfig (also the two-hop router's)")
 	flag.StringVar(&o.awareConfig, "load-aware-config", "config/semantic-epp-load-aware.yaml", "load-aware EndpointPickerConfig; skipped with a message when missing or when the EPP does not start with it")
-	flag.StringVar(&rates, "rates", "6,12,18,24", "offered loads (requests/s)")
+	flag.StringVar(&rates, "rates", "4,8,12,16,20", "offered loads (requests/s)")
 	flag.DurationVar(&o.step, "step", 10*time.Second, "duration of each configuration's load step")
 	flag.DurationVar(&o.slo, "slo", time.Second, "time-to-first-token SLO of the goodput")
 	flag.Float64Var(&o.mathShare, "math-share", 0.8, "share of requests whose first-choice model is phi4-mini")
@@ -157,7 +160,7 @@ var eppArgs = []string{"--metrics-endpoint-auth=false"}
 func startSystem(ctx context.Context, root string, o options, abs func(string) string) (*system, error) {
 	sys := &system{urls: map[string]string{}, skipped: map[string]string{}}
 	sb, err := sandbox.Start(ctx, sandbox.Options{
-		RepoRoot: root, EPPConfig: o.blindConfig, Out: os.Stdout, EPPArgs: eppArgs,
+		RepoRoot: root, EPPBinary: o.epp, EPPConfig: o.blindConfig, Out: os.Stdout, EPPArgs: eppArgs,
 		SimArgs:       strings.Fields(o.commonArgs),
 		ModelReplicas: map[string]int{"phi4-mini": o.slowReplicas, "llama3-8b": o.fastReps},
 		ModelSimArgs:  map[string][]string{"phi4-mini": strings.Fields(o.slowArgs), "llama3-8b": strings.Fields(o.fastArgs)},

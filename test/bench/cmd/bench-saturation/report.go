@@ -98,36 +98,47 @@ func (r *runner) write(outDir, doc string, abs func(string) string) error {
 		return fmt.Errorf("results path: %w", err)
 	}
 	return replaceSection(abs(doc), "## Saturation benchmark: load-aware model selection (issue 11)\n\n"+
-		fmt.Sprintf("Written by `make bench-saturation`; full report, raw results and plot in [%s](%s/report.md).\n\n", rel, rel)+section)
+		fmt.Sprintf("Written by `make bench-saturation` (run %s): one slow phi4-mini pod, two llama3-8b pods, %.0f %% of the streaming `auto` requests prefer phi4-mini, loads %v req/s, TTFT SLO %s. "+
+			"Configurations, per-load table (goodput, TTFT p50/p99, errors, moved share) and raw data: [%s/report.md](%s/report.md).\n\n",
+			sum.Started, 100*r.o.mathShare, r.o.rates, r.o.slo, rel, rel)+
+		headline(sum)+"\n![goodput and TTFT against offered load]("+rel+"/saturation.png)\n\n")
 }
 
 func (r *runner) optionsMap() map[string]any {
 	return map[string]any{
 		"rates": r.o.rates, "step_s": r.o.step.Seconds(), "ttft_slo_ms": bench.Ms(r.o.slo), "math_share": r.o.mathShare,
 		"max_tokens": r.o.maxTokens, "sim_args": r.o.commonArgs, "phi4_mini_args": r.o.slowArgs, "phi4_mini_replicas": r.o.slowReplicas,
-		"llama3_8b_args": r.o.fastArgs, "llama3_8b_replicas": r.o.fastReps, "blind_config": r.o.blindConfig, "load_aware_config": r.o.awareConfig,
+		"llama3_8b_args": r.o.fastArgs, "llama3_8b_replicas": r.o.fastReps, "blind_config": r.o.blindConfig, "epp": r.o.epp, "note": r.o.note, "load_aware_config": r.o.awareConfig,
 	}
 }
 
 func (r *runner) markdown(sum summary) string {
 	var b strings.Builder
 	w := func(f string, a ...any) { fmt.Fprintf(&b, f, a...) }
-	w("Run %s. Sandbox: %d phi4-mini pod (`%s %s`), %d llama3-8b pods (`%s %s`); streaming `auto` completions, `max_tokens` %d, ",
-		sum.Started, r.o.slowReplicas, r.o.commonArgs, r.o.slowArgs, r.o.fastReps, r.o.commonArgs, r.o.fastArgs, r.o.maxTokens)
+	w("Run %s, EPP binary `%s`. %s Sandbox: %d phi4-mini pod (`%s %s`), %d llama3-8b pods (`%s %s`); streaming `auto` completions, `max_tokens` %d, ",
+		sum.Started, r.o.epp, r.o.note, r.o.slowReplicas, r.o.commonArgs, r.o.slowArgs, r.o.fastReps, r.o.commonArgs, r.o.fastArgs, r.o.maxTokens)
 	w("%.0f %% of them prompts whose first choice (calibrated one by one on the idle pool through the capacity-blind selector) is phi4-mini, the rest llama3-8b; ", 100*r.o.mathShare)
 	w("open-loop load, %s per configuration and load, configurations alternating within each load. ", r.o.step)
 	w("TTFT = request sent until the first SSE chunk; goodput = completed requests with TTFT ≤ %s per second; moved = completed requests served by a model other than their first choice.\n\n", r.o.slo)
 	w("- **%s**: `%s` (math ranks phi4-mini then llama3-8b; no model filters or scorers: always the first)\n", Blind, r.o.blindConfig)
 	w("- **%s**: `%s` (saturated-model-filter, rank and load model scorers)\n", LoadAware, r.o.awareConfig)
 	w("- **%s**: `bin/semantic-router` with `%s` as first hop, then the plain EPP (`test/bench/config/plain.yaml`)\n\n", TwoHop, r.o.blindConfig)
-	for cfg, why := range sum.Skipped {
-		w("**%s was not run**: %s.\n\n", cfg, why)
-	}
 	w("| load (req/s) | configuration | sent | goodput (req/s) | TTFT p50 (ms) | TTFT p99 (ms) | errors | moved | served by phi4-mini |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, c := range r.sortedCells() {
 		w("| %g | %s | %d | %.2f | %.0f | %.0f | %d | %.1f %% | %.1f %% |\n", c.Rate, c.Config, c.Sent, c.Goodput, c.P50ms, c.P99ms, c.Errors, 100*c.Moved, 100*c.Scarce)
 	}
 	w("\n![goodput and TTFT against offered load](saturation.png)\n\n")
+	w("%s", headline(sum))
+	return b.String()
+}
+
+// headline is the summary.json figures in a sentence.
+func headline(sum summary) string {
+	var b strings.Builder
+	w := func(f string, a ...any) { fmt.Fprintf(&b, f, a...) }
+	for cfg, why := range sum.Skipped {
+		w("**%s was not run**: %s. ", cfg, why)
+	}
 	w("Headline (`summary.json`): ")
 	if sum.GoodputRatio != nil {
 		w("goodput load-aware / blind at %g req/s (the highest load where the blind selector's goodput is below 90 %% of the offered load) **%.2f**; ", *sum.SaturationRate, *sum.GoodputRatio)

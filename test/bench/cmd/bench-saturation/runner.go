@@ -33,7 +33,7 @@ type runner struct {
 type cell struct {
 	Config  string               `json:"config"`
 	Rate    float64              `json:"rate"`
-	Results []bench.StreamResult `json:"results"`
+	Results []bench.StreamResult `json:"-"` // per request in results.csv
 	stats
 }
 
@@ -103,6 +103,16 @@ func (r *runner) sweep(ctx context.Context) error {
 		}
 	}
 	rng := rand.New(rand.NewPCG(11, 7))
+	// Warm-up, not recorded: every configuration's connections, caches and
+	// first scrapes under the lowest load.
+	warm := make([]bench.Request, int(r.o.rates[0]*3))
+	for j := range warm {
+		warm[j] = bench.Request{Model: "auto", Prompt: r.scarce[j%len(r.scarce)]}
+	}
+	for _, name := range run {
+		r.client.RunOpenStream(ctx, r.sys.urls[name], warm, r.o.rates[0], r.o.maxTokens)
+		time.Sleep(time.Second)
+	}
 	for i, rate := range r.o.rates {
 		n := int(rate * r.o.step.Seconds())
 		reqs := make([]bench.Request, n)

@@ -1,7 +1,7 @@
 // Command bench runs the system benchmark of issue 7 (make bench): it
 // starts the sandbox (test/sandbox) with the one-hop semantic EPP, a second
 // EPP with the plain upstream config, a third with the linear classifier,
-// and cmd/semantic-router; puts one Envoy-like gateway (test/gateway) in
+// and test/bench/cmd/semantic-router; puts one Envoy-like gateway (test/gateway) in
 // front of each configuration; and measures them side by side, alternating
 // configurations within every round so that ratios are paired. It writes
 // raw results to -out and the system section of docs/benchmarks.md.
