@@ -10,12 +10,37 @@
 BENCH_BIN  := $(CACHE_DIR)/bin/bench
 BENCH_ARGS ?=
 
-.PHONY: bench bench-bin
+.PHONY: bench bench-bin semantic-router-bin
 
-bench-bin: cgo-toolchain
+# bin/semantic-router: the two-hop first hop, built only for the benchmarks.
+semantic-router-bin: cgo-toolchain
+	CGO_ENABLED=1 $(GO) build -o $(BIN)/semantic-router ./test/bench/cmd/semantic-router
+
+bench-bin: cgo-toolchain semantic-router-bin
 	@mkdir -p $(dir $(BENCH_BIN))
 	CGO_ENABLED=1 $(GO) build -o $(BENCH_BIN) ./test/bench/cmd/bench
 
 bench: e2e-deps onnxruntime bench-bin ## System benchmark: plain vs one-hop vs two-hop (docs/benchmarks.md)
 	@test -f ../shared/data/domain/dev.jsonl || { echo "bench: ../shared/data/domain/dev.jsonl missing (the shared data set)"; exit 1; }
 	cd $(CURDIR) && $(BENCH_BIN) -repo $(CURDIR) $(BENCH_ARGS)
+
+# Saturation benchmark (issue 11, test/bench/cmd/bench-saturation, docs/benchmarks.md
+# "Saturation benchmark"): one slow phi4-mini pod and two llama3-8b pods with real
+# capacity (--max-num-seqs, time to first token), a skewed `auto` workload at rising
+# load; capacity-blind one-hop vs load-aware one-hop vs two-hop side by side.
+# Writes docs/results/bench-saturation/ (summary.json, report.md, plot, raw data).
+# About 5 minutes. The load-aware configuration is skipped, with a message, until
+# config/semantic-epp-load-aware.yaml exists and bin/epp loads it.
+#   SAT_BENCH_ARGS   extra flags, e.g. "-rates 6,12,18,24,30 -step 15s"
+SAT_BENCH_BIN  := $(CACHE_DIR)/bin/bench-saturation
+SAT_BENCH_ARGS ?=
+
+.PHONY: bench-saturation bench-saturation-bin
+
+bench-saturation-bin: semantic-router-bin
+	@mkdir -p $(dir $(SAT_BENCH_BIN))
+	$(GO) build -o $(SAT_BENCH_BIN) ./test/bench/cmd/bench-saturation
+
+bench-saturation: e2e-deps onnxruntime bench-saturation-bin ## Saturation benchmark: blind vs load-aware vs two-hop (docs/benchmarks.md)
+	@test -f ../shared/data/domain/dev.jsonl || { echo "bench-saturation: ../shared/data/domain/dev.jsonl missing (the shared data set)"; exit 1; }
+	cd $(CURDIR) && $(SAT_BENCH_BIN) -repo $(CURDIR) $(SAT_BENCH_ARGS)

@@ -4,7 +4,8 @@
 #              on 127.0.0.1:8081 (RUN_LISTEN); Ctrl-C stops everything. RUN_CONFIG picks
 #              the EndpointPickerConfig, RUN_SIM_ARGS adds simulator flags (e.g. latencies)
 #   make e2e   the e2e suite (also part of make test)
-# Both need root (network namespaces) and iproute2, which is installed when missing.
+# Both need root (network namespaces) and iproute2, which is installed when missing;
+# e2e-deps also installs Debian's prometheus (TestDashboardQueries scrapes the EPP with it).
 
 SANDBOX_BIN := $(CACHE_DIR)/bin/sandbox
 RUN_LISTEN  ?= 127.0.0.1:8081
@@ -17,12 +18,16 @@ export OPENAI_SDK_PYTHON := $(OPENAI_VENV)/bin/python
 
 TEST_TARGETS += e2e
 
-.PHONY: run e2e e2e-deps iproute2 sandbox-bin openai-sdk
+.PHONY: run e2e e2e-deps iproute2 prometheus sandbox-bin openai-sdk
 
 iproute2:
 	@command -v ip >/dev/null || { apt-get update -qq && apt-get install -y -qq iproute2; }
 
-e2e-deps: go-build tools iproute2 openai-sdk
+# TestDashboardQueries scrapes the sandbox's EPP with a real Prometheus (Debian 2.42).
+prometheus:
+	@command -v prometheus >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }
+
+e2e-deps: go-build tools iproute2 prometheus openai-sdk
 
 openai-sdk: $(OPENAI_VENV)/.installed ## Install the official OpenAI Python SDK (pinned) into .cache/openai-venv
 

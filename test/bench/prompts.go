@@ -1,6 +1,6 @@
 // Package bench measures what semantic model selection costs at the system
 // level (make bench): the plain upstream EPP, the one-hop semantic EPP and
-// the two-hop architecture (cmd/semantic-router in front of the plain EPP),
+// the two-hop architecture (test/bench/cmd/semantic-router in front of the plain EPP),
 // all behind the Envoy-like gateway of test/gateway and the simulated model
 // servers of test/sandbox, measured side by side in one run with the
 // configurations alternated so that every ratio is paired. cmd/bench runs

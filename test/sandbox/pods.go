@@ -109,7 +109,8 @@ func (s *Sandbox) startSim(ctx context.Context, pod *corev1.Pod, index int) (*Si
 	if err != nil {
 		return nil, fmt.Errorf("network for pod %s: %w", pod.Name, err)
 	}
-	cmd, port, err := simCommand(s.opts.SimBinary, s.net.Namespace(index), pod, s.opts.SimArgs)
+	simArgs := append(append([]string{}, s.opts.SimArgs...), s.opts.ModelSimArgs[pod.Labels[ModelLabel]]...)
+	cmd, port, err := simCommand(s.opts.SimBinary, s.net.Namespace(index), pod, simArgs)
 	if err != nil {
 		s.net.RemovePod(index)
 		return nil, err
@@ -243,6 +244,9 @@ func signalSim(p *SimPod, sig syscall.Signal) error {
 // createPods materializes every replica of a Deployment.
 func (s *Sandbox) createPods(ctx context.Context, d *appsv1.Deployment, namespace string) error {
 	replicas := s.opts.Replicas
+	if n, ok := s.opts.ModelReplicas[d.Spec.Template.Labels[ModelLabel]]; ok {
+		replicas = n
+	}
 	for i := 0; i < replicas; i++ {
 		pod := podFromDeployment(d, i, namespace)
 		if err := s.Client.Create(ctx, pod); err != nil {

@@ -52,8 +52,13 @@ type Options struct {
 	GatewayListen string   // default 127.0.0.1:0
 	LogDir        string   // default: a fresh directory under .cache/sandbox
 	ProbePeriod   time.Duration
-	Replicas      int            // pods per model-server Deployment; default 2
-	SimArgs       []string       // extra simulator flags; default --mode echo --max-num-seqs 8
+	Replicas      int      // pods per model-server Deployment; default 2
+	SimArgs       []string // extra simulator flags; default --mode echo --max-num-seqs 8
+	// ModelReplicas and ModelSimArgs override Replicas and add simulator
+	// flags (after SimArgs) for the pods of one model (the pod's
+	// semantic-epp.io/model label): pools of unequal capacity.
+	ModelReplicas map[string]int
+	ModelSimArgs  map[string][]string
 	Out           io.Writer      // progress notes (skipped manifest kinds); default os.Stdout
 	Gateway       gateway.Config // ExtProcAddress is filled in
 }

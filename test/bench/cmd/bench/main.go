@@ -1,7 +1,7 @@
 // Command bench runs the system benchmark of issue 7 (make bench): it
 // starts the sandbox (test/sandbox) with the one-hop semantic EPP, a second
 // EPP with the plain upstream config, a third with the linear classifier,
-// and cmd/semantic-router; puts one Envoy-like gateway (test/gateway) in
+// and test/bench/cmd/semantic-router; puts one Envoy-like gateway (test/gateway) in
 // front of each configuration; and measures them side by side, alternating
 // configurations within every round so that ratios are paired. It writes
 // raw results to -out and the system section of docs/benchmarks.md.
@@ -12,7 +12,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -23,9 +22,6 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/connectivity"
-	"google.golang.org/grpc/credentials/insecure"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
@@ -84,7 +80,6 @@ type system struct {
 	sb      *sandbox.Sandbox
 	router  *exec.Cmd
 	targets map[string]*bench.Target
-	gws     []*gateway.Gateway
 	metrics map[string]string // configuration -> EPP metrics URL (selector configurations)
 	stop    []func()
 }
@@ -92,9 +87,6 @@ type system struct {
 func (s *system) close() {
 	for i := len(s.stop) - 1; i >= 0; i-- {
 		s.stop[i]()
-	}
-	for _, g := range s.gws {
-		_ = g.Close()
 	}
 	if s.router != nil && s.router.Process != nil {
 		_ = s.router.Process.Signal(syscall.SIGTERM)
@@ -182,68 +174,21 @@ func startSystem(ctx context.Context, root, selectorConfig string) (*system, err
 		{bench.TwoHop, plain.Address(), routerAddr, []int{sys.router.Process.Pid, plain.PID()}},
 	} {
 		rec := &bench.Recorder{}
-		gw, err := gateway.New(gateway.Config{ExtProcAddress: t.extProc, ExtProcTLS: true, FirstHopAddress: t.first, AccessLog: rec.Log})
+		url, stopGW, err := bench.ServeGateway(ctx, gateway.Config{ExtProcAddress: t.extProc, ExtProcTLS: true, FirstHopAddress: t.first, AccessLog: rec.Log})
 		if err != nil {
 			return sys, err
 		}
-		sys.gws = append(sys.gws, gw)
-		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err = gw.WaitReady(wctx)
-		cancel()
-		if err != nil {
-			return sys, err
-		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return sys, fmt.Errorf("gateway listener: %w", err)
-		}
-		gctx, gcancel := context.WithCancel(context.WithoutCancel(ctx))
-		done := make(chan struct{})
-		go func() { defer close(done); _ = gw.Serve(gctx, ln) }()
-		sys.stop = append(sys.stop, func() { gcancel(); <-done })
-		sys.targets[t.name] = &bench.Target{Name: t.name, URL: "http://" + ln.Addr().String(), Rec: rec, PIDs: t.pids}
+		sys.stop = append(sys.stop, stopGW)
+		sys.targets[t.name] = &bench.Target{Name: t.name, URL: url, Rec: rec, PIDs: t.pids}
 	}
 	return sys, nil
 }
 
-// startRouter starts bin/semantic-router with the one-hop EPP's config and
-// waits until its gRPC port accepts connections.
+// startRouter starts bin/semantic-router with the one-hop EPP's config.
 func (s *system) startRouter(ctx context.Context, root, config, logDir string) (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("router port: %w", err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	logf, err := os.Create(filepath.Join(logDir, "semantic-router.log"))
-	if err != nil {
-		return "", fmt.Errorf("router log: %w", err)
-	}
-	cmd := exec.Command(filepath.Join(root, "bin", "semantic-router"), "--config-file", filepath.Join(root, config), "--listen", addr)
-	cmd.Dir = root
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return "", fmt.Errorf("starting bin/semantic-router (make build): %w", err)
-	}
+	cmd, addr, err := bench.StartRouter(ctx, root, config, logDir)
 	s.router = cmd
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return "", fmt.Errorf("router client: %w", err)
-	}
-	defer func() { _ = conn.Close() }()
-	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	conn.Connect()
-	for st := conn.GetState(); st != connectivity.Ready; st = conn.GetState() {
-		if !conn.WaitForStateChange(wctx, st) {
-			return "", fmt.Errorf("semantic-router not ready at %s (log %s): %w", addr, logf.Name(), wctx.Err())
-		}
-		if st == connectivity.TransientFailure {
-			conn.Connect()
-		}
-	}
-	return addr, nil
+	return addr, err
 }
 
 func parseInts(s string) ([]int, error) {

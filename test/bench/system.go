@@ -1,0 +1,84 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/connectivity"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/semantic-epp/semantic-epp/test/gateway"
+)
+
+// StartRouter starts bin/semantic-router (the two-hop first hop) with an
+// EndpointPickerConfig, logging to logDir/semantic-router.log, and waits
+// until its gRPC port accepts connections. The process dies with the caller.
+func StartRouter(ctx context.Context, root, config, logDir string) (*exec.Cmd, string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", fmt.Errorf("router port: %w", err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	logf, err := os.Create(filepath.Join(logDir, "semantic-router.log"))
+	if err != nil {
+		return nil, "", fmt.Errorf("router log: %w", err)
+	}
+	cmd := exec.Command(filepath.Join(root, "bin", "semantic-router"), "--config-file", filepath.Join(root, config), "--listen", addr)
+	cmd.Dir = root
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, "", fmt.Errorf("starting bin/semantic-router (make bench-bin or bench-saturation-bin): %w", err)
+	}
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return cmd, "", fmt.Errorf("router client: %w", err)
+	}
+	defer func() { _ = conn.Close() }()
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	conn.Connect()
+	for st := conn.GetState(); st != connectivity.Ready; st = conn.GetState() {
+		if !conn.WaitForStateChange(wctx, st) {
+			return cmd, "", fmt.Errorf("semantic-router not ready at %s (log %s): %w", addr, logf.Name(), wctx.Err())
+		}
+		if st == connectivity.TransientFailure {
+			conn.Connect()
+		}
+	}
+	return cmd, addr, nil
+}
+
+// ServeGateway starts an Envoy-like gateway with cfg on a loopback port,
+// waits until its processors are reachable and returns its URL and a
+// function that stops it.
+func ServeGateway(ctx context.Context, cfg gateway.Config) (string, func(), error) {
+	gw, err := gateway.New(cfg)
+	if err != nil {
+		return "", nil, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = gw.WaitReady(wctx)
+	cancel()
+	if err != nil {
+		_ = gw.Close()
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		_ = gw.Close()
+		return "", nil, fmt.Errorf("gateway listener: %w", err)
+	}
+	gctx, gcancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { defer close(done); _ = gw.Serve(gctx, ln) }()
+	return "http://" + ln.Addr().String(), func() { gcancel(); <-done; _ = gw.Close() }, nil
+}
