@@ -15,10 +15,14 @@ TEST_TARGETS  :=
 
 include $(sort $(wildcard mk/*.mk))
 
-.PHONY: build test lint help
+.PHONY: build test test-unit lint help
 build: $(BUILD_TARGETS) ## Build every binary into bin/
 
-test: $(TEST_DEPS) $(TEST_TARGETS) ## Run every test (unit, integration, e2e)
+test: deps $(TEST_DEPS) $(TEST_TARGETS) ## Run every test (unit, integration, e2e)
+
+# The fast suite: unit and in-process tests (no sandbox, no lint, no training).
+test-unit: deps-build onnxruntime ## Unit and in-process integration tests (about 2 minutes on a warm cache)
+	CGO_ENABLED=1 $(GO) test -count=1 $(GO_TEST_FLAGS) ./pkg/... ./cmd/... ./test/integration/ ./test/gateway/
 
 help: ## List targets
 	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "%-22s %s\n", $$1, $$2}'

@@ -20,18 +20,16 @@ TEST_TARGETS += e2e
 
 .PHONY: run e2e e2e-deps iproute2 prometheus sandbox-bin openai-sdk
 
-iproute2:
-	@command -v ip >/dev/null || { apt-get update -qq && apt-get install -y -qq iproute2; }
+iproute2: deps
 
 # TestDashboardQueries scrapes the sandbox's EPP with a real Prometheus (Debian 2.42).
-prometheus:
-	@command -v prometheus >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }
+prometheus: deps
 
 e2e-deps: go-build tools iproute2 prometheus openai-sdk
 
 openai-sdk: $(OPENAI_VENV)/.installed ## Install the official OpenAI Python SDK (pinned) into .cache/openai-venv
 
-$(OPENAI_VENV)/.installed: test/e2e/openai/requirements.txt
+$(OPENAI_VENV)/.installed: test/e2e/openai/requirements.txt | deps-build
 	@test -x $(OPENAI_SDK_PYTHON) || $(MODEL_PYTHON) -m venv $(OPENAI_VENV)
 	$(OPENAI_SDK_PYTHON) -m pip install -q --disable-pip-version-check -r test/e2e/openai/requirements.txt
 	@touch $@

@@ -14,8 +14,7 @@ TEST_TARGETS  += go-test lint
 .PHONY: go-build go-test lint go-vet gofmt-check golangci-lint cgo-toolchain
 
 # onnxruntime_go is cgo: a C compiler must be present (Debian: gcc).
-cgo-toolchain:
-	@command -v gcc >/dev/null || { apt-get update -qq && apt-get install -y -qq gcc libc6-dev; }
+cgo-toolchain: deps-build
 
 go-build: cgo-toolchain ## Build every cmd/* into bin/ (CGO_ENABLED=1)
 	@mkdir -p $(BIN)

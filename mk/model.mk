@@ -52,7 +52,7 @@ TEST_TARGETS += model-test
 
 .PHONY: model model-gpu model-gpu-export model-compare model-test model-encoder model-data-check
 
-$(MODEL_VENV)/.light: training/requirements-light.txt
+$(MODEL_VENV)/.light: training/requirements-light.txt | deps-build
 	@test -x $(MODEL_PY) || $(MODEL_PYTHON) -m venv $(MODEL_VENV)
 	$(MODEL_PY) -m pip install -q --disable-pip-version-check -r training/requirements-light.txt
 	@touch $@
@@ -83,8 +83,7 @@ model: model-data-check $(MODEL_VENV)/.full model-encoder ## Retrain and export 
 	$(MODEL_ENV) $(MODEL_PY) -m domainclf.evaluate $(MODEL_FP32) $(CURDIR)/$(MODEL_SHIPPED) --record
 
 # The image's build stage (golang:bookworm) may lack the venv module: install it there.
-$(GPUGRAPH_VENV)/.ok: training/requirements-gpugraph.txt
-	@$(MODEL_PYTHON) -c 'import ensurepip' 2>/dev/null || { apt-get update -qq && apt-get install -y -qq python3 python3-venv >/dev/null; }
+$(GPUGRAPH_VENV)/.ok: training/requirements-gpugraph.txt | deps-build
 	@test -x $(GPUGRAPH_PY) || $(MODEL_PYTHON) -m venv $(GPUGRAPH_VENV)
 	$(GPUGRAPH_PY) -m pip install -q --disable-pip-version-check -r training/requirements-gpugraph.txt
 	@touch $@

@@ -39,7 +39,6 @@ onnxruntime-clean: ## Remove the cached ONNX Runtime libraries
 # ort_npm_pack DIR PACKAGE VERSION SHA256: npm pack without scripts into DIR and
 # check the tarball's sha256; the tarball is left as DIR/pkg.tgz.
 define ort_npm_pack
-	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq npm; }
 	@mkdir -p $(1)/dl
 	@rm -f $(1)/dl/*.tgz
 	cd $(1)/dl && npm pack --ignore-scripts --silent --cache $(CACHE_DIR)/npm $(2)@$(3) >/dev/null
@@ -48,14 +47,14 @@ define ort_npm_pack
 		{ echo "sha256 mismatch for $(2)@$(3); refusing to use it" >&2; rm -f $(1)/dl/pkg.tgz; exit 1; }
 endef
 
-$(ORT_LIB):
+$(ORT_LIB): | deps-build
 	$(call ort_npm_pack,$(ORT_DIR),onnxruntime-node,$(ORT_VERSION),$(ORT_SHA256))
 	tar -xzf $(ORT_DIR)/dl/pkg.tgz -C $(ORT_DIR)/dl $(ORT_NPM_BIN_PATH)
 	mv $(ORT_DIR)/dl/$(ORT_NPM_BIN_PATH) $@.tmp && mv $@.tmp $@
 	rm -rf $(ORT_DIR)/dl
 	@echo "ONNX Runtime $(ORT_VERSION) CPU library: $@"
 
-$(ORT_CUDA_STAMP):
+$(ORT_CUDA_STAMP): | deps-build
 	$(call ort_npm_pack,$(ORT_CUDA_DIR)/core,onnxruntime-node,$(ORT_CUDA_VERSION),$(ORT_CUDA_SHA256))
 	tar -xzf $(ORT_CUDA_DIR)/core/dl/pkg.tgz -C $(ORT_CUDA_DIR)/core/dl $(ORT_NPM_BIN_PATH)
 	mv $(ORT_CUDA_DIR)/core/dl/$(ORT_NPM_BIN_PATH) $(ORT_CUDA_DIR)/libonnxruntime.so.1
@@ -78,8 +77,7 @@ ONNX_BENCH_DIR     := $(CACHE_DIR)/onnx-bench
 
 .PHONY: onnx-py onnx-bench-model onnx-testdata onnx-bench
 
-$(ORT_PY):
-	command -v python3 >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 python3-venv; }
+$(ORT_PY): | deps-build
 	python3 -m venv $(ORT_PY_VENV)
 	$(ORT_PY) -m pip install -q $(ORT_PY_PKGS)
 
