@@ -122,7 +122,7 @@ func (r *router) body(ctx context.Context, body []byte, headers map[string]strin
 		}}
 	}
 	common := &extprocv3.CommonResponse{}
-	if model, ok := headers[semanticselector.HeaderSelectedModel]; ok {
+	if model, ok := headers[semanticselector.HeaderSelectedModel]; ok && headers[semanticselector.HeaderSelectionReason] != semanticselector.SelectExplicit {
 		newBody, err := json.Marshal(parsed.Payload)
 		if err != nil {
 			return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ImmediateResponse{
