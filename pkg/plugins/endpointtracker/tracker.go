@@ -6,7 +6,6 @@
 package endpointtracker
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	fwkdl "sigs.k8s.io/gateway-api-inference-extension/pkg/epp/framework/interface/datalayer"
 	fwkplugin "sigs.k8s.io/gateway-api-inference-extension/pkg/epp/framework/interface/plugin"
 
+	"github.com/semantic-epp/semantic-epp/pkg/plugins/internal/params"
 	"github.com/semantic-epp/semantic-epp/pkg/selection"
 	"github.com/semantic-epp/semantic-epp/pkg/servedmodel"
 )
@@ -52,12 +52,8 @@ type Tracker struct {
 // Factory builds the plugin from its parameters.
 func Factory(name string, raw json.RawMessage, _ fwkplugin.Handle) (fwkplugin.Plugin, error) {
 	p := Parameters{}
-	if trimmed := bytes.TrimSpace(raw); len(trimmed) > 0 && !bytes.Equal(trimmed, []byte("null")) {
-		dec := json.NewDecoder(bytes.NewReader(trimmed))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&p); err != nil {
-			return nil, fmt.Errorf("%s %q: invalid parameters: %w", Type, name, err)
-		}
+	if err := params.Decode(raw, &p); err != nil {
+		return nil, fmt.Errorf("%s %q: %w", Type, name, err)
 	}
 	t, err := New(name, p)
 	if err != nil {

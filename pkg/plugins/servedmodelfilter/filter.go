@@ -7,7 +7,6 @@
 package servedmodelfilter
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 	fwkplugin "sigs.k8s.io/gateway-api-inference-extension/pkg/epp/framework/interface/plugin"
 	fwksched "sigs.k8s.io/gateway-api-inference-extension/pkg/epp/framework/interface/scheduling"
 
+	"github.com/semantic-epp/semantic-epp/pkg/plugins/internal/params"
 	"github.com/semantic-epp/semantic-epp/pkg/servedmodel"
 )
 
@@ -59,12 +59,8 @@ type Filter struct {
 // Factory builds the plugin from its parameters.
 func Factory(name string, raw json.RawMessage, _ fwkplugin.Handle) (fwkplugin.Plugin, error) {
 	p := Parameters{}
-	if trimmed := bytes.TrimSpace(raw); len(trimmed) > 0 && !bytes.Equal(trimmed, []byte("null")) {
-		dec := json.NewDecoder(bytes.NewReader(trimmed))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&p); err != nil {
-			return nil, fmt.Errorf("%s %q: invalid parameters: %w", Type, name, err)
-		}
+	if err := params.Decode(raw, &p); err != nil {
+		return nil, fmt.Errorf("%s %q: %w", Type, name, err)
 	}
 	f, err := New(name, p)
 	if err != nil {

@@ -5,7 +5,6 @@
 package loadparams
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	fwkplugin "sigs.k8s.io/gateway-api-inference-extension/pkg/epp/framework/interface/plugin"
 
 	"github.com/semantic-epp/semantic-epp/pkg/plugins/endpointtracker"
+	"github.com/semantic-epp/semantic-epp/pkg/plugins/internal/params"
 	"github.com/semantic-epp/semantic-epp/pkg/selection"
 )
 
@@ -38,19 +38,17 @@ type Parameters struct {
 	MetricsStalenessThreshold *metav1.Duration `json:"metricsStalenessThreshold,omitempty"`
 }
 
-// Decode reads raw strictly (unknown fields are errors) into p, applies the
-// defaults and validates; errors name the field.
-func Decode(raw json.RawMessage, p any) error {
-	trimmed := bytes.TrimSpace(raw)
-	if len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null")) {
-		return nil
+// Decode reads raw strictly (unknown fields are errors) into p.
+func Decode(raw json.RawMessage, p any) error { return params.Decode(raw, p) }
+
+// FromRaw decodes Parameters from raw, applies the defaults, validates and
+// looks the tracker up: the whole factory step of a load-reading plugin.
+func FromRaw(raw json.RawMessage, h fwkplugin.Handle) (selection.LoadView, selection.Thresholds, error) {
+	p := Parameters{}
+	if err := Decode(raw, &p); err != nil {
+		return nil, selection.Thresholds{}, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(p); err != nil {
-		return fmt.Errorf("invalid parameters: %w", err)
-	}
-	return nil
+	return p.Resolve(h)
 }
 
 // Resolve applies the defaults, validates, and looks the tracker up.

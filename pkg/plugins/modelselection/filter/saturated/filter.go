@@ -29,11 +29,7 @@ type Filter struct {
 
 // Factory builds the filter; parameters are loadparams.Parameters.
 func Factory(name string, raw json.RawMessage, h fwkplugin.Handle) (fwkplugin.Plugin, error) {
-	p := loadparams.Parameters{}
-	if err := loadparams.Decode(raw, &p); err != nil {
-		return nil, fmt.Errorf("%s %q: %w", Type, name, err)
-	}
-	view, th, err := p.Resolve(h)
+	view, th, err := loadparams.FromRaw(raw, h)
 	if err != nil {
 		return nil, fmt.Errorf("%s %q: %w", Type, name, err)
 	}
