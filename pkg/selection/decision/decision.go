@@ -154,6 +154,13 @@ func Compile(decisions []Decision) (*Set, error) {
 		s.signals = append(s.signals, name)
 	}
 	sort.Strings(s.signals)
+	idxOf := make(map[string]int, len(s.signals))
+	for i, name := range s.signals {
+		idxOf[name] = i
+	}
+	for i := range s.trees {
+		s.trees[i].index(idxOf)
+	}
 	return s, nil
 }
 
@@ -206,8 +213,18 @@ func (s *Set) Match(lookup Lookup) (*Decision, bool) {
 	if s == nil {
 		return nil, false
 	}
+	// Each referenced signal is looked up once, not once per leaf.
+	var buf [8]resolved
+	sigs := buf[:0]
+	if len(s.signals) > len(buf) {
+		sigs = make([]resolved, 0, len(s.signals))
+	}
+	for _, name := range s.signals {
+		res, ok := lookup(name)
+		sigs = append(sigs, resolved{res: res, ok: ok})
+	}
 	for i := range s.trees {
-		if s.trees[i].eval(lookup) {
+		if s.trees[i].eval(sigs) {
 			return &s.decisions[i], true
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/semantic-epp/semantic-epp/pkg/selection"
 )
 
 type nodeKind uint8
@@ -20,31 +22,38 @@ const (
 type node struct {
 	kind   nodeKind
 	signal string
+	sig    int // index of signal in the set's signal list
 	name   string
 	kids   []node
 }
 
-func (n *node) eval(lookup Lookup) bool {
+// resolved is one signal's result, looked up once per Match.
+type resolved struct {
+	res selection.SignalResult
+	ok  bool
+}
+
+func (n *node) eval(sigs []resolved) bool {
 	switch n.kind {
 	case kindLeaf:
-		res, ok := lookup(n.signal)
-		return ok && res.Matched(n.name)
+		r := &sigs[n.sig]
+		return r.ok && r.res.Matched(n.name)
 	case kindAnd:
 		for i := range n.kids {
-			if !n.kids[i].eval(lookup) {
+			if !n.kids[i].eval(sigs) {
 				return false
 			}
 		}
 		return true
 	case kindOr:
 		for i := range n.kids {
-			if n.kids[i].eval(lookup) {
+			if n.kids[i].eval(sigs) {
 				return true
 			}
 		}
 		return false
 	default: // kindNot
-		return !n.kids[0].eval(lookup)
+		return !n.kids[0].eval(sigs)
 	}
 }
 
@@ -100,4 +109,15 @@ func compileCondition(c *Condition, path string, signals map[string]struct{}) (n
 		n.kids[i] = kid
 	}
 	return n, errors.Join(errs...)
+}
+
+// index sets each leaf's signal index from idx.
+func (n *node) index(idx map[string]int) {
+	if n.kind == kindLeaf {
+		n.sig = idx[n.signal]
+		return
+	}
+	for i := range n.kids {
+		n.kids[i].index(idx)
+	}
 }
