@@ -15,6 +15,7 @@ import (
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/loader"
 	"github.com/semantic-epp/semantic-epp/pkg/plugins/semanticselector"
 	"github.com/semantic-epp/semantic-epp/pkg/plugins/servedmodelfilter"
+	"github.com/semantic-epp/semantic-epp/pkg/plugins/signal/keyword"
 )
 
 // RegisterAll registers the factories of the llm-d plugins and ours. Call it
@@ -36,6 +37,7 @@ func RegisterAll() {
 	plugin.Register(semanticselector.Type, semanticselector.NewFactory(loader.Load))
 	plugin.Register(servedmodelfilter.Type, servedmodelfilter.Factory)
 	plugin.Register(servedmodelfilter.ProfileHandlerType, servedmodelfilter.ProfileHandlerFactory)
+	plugin.Register(keyword.Type, keyword.Factory)
 }
 
 // Collectors returns the Prometheus collectors of our plugins and of the
