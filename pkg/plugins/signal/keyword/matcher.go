@@ -48,11 +48,30 @@ type substrKeyword struct {
 
 func isWordRune(r rune) bool { return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) }
 
+// asciiWord marks the ASCII word bytes, so the common ASCII prompt is split
+// without decoding runes.
+var asciiWord = func() (t [utf8.RuneSelf]bool) {
+	for c := range utf8.RuneSelf {
+		t[c] = isWordRune(rune(c))
+	}
+	return t
+}()
+
 // splitWords appends the words of s (maximal runs of word characters) to dst.
 func splitWords(dst []string, s string) []string {
 	start := -1
-	for i, r := range s {
-		if isWordRune(r) {
+	for i := 0; i < len(s); {
+		c := s[i]
+		var word bool
+		size := 1
+		if c < utf8.RuneSelf {
+			word = asciiWord[c]
+		} else {
+			var r rune
+			r, size = utf8.DecodeRuneInString(s[i:])
+			word = isWordRune(r)
+		}
+		if word {
 			if start < 0 {
 				start = i
 			}
@@ -60,6 +79,7 @@ func splitWords(dst []string, s string) []string {
 			dst = append(dst, s[start:i])
 			start = -1
 		}
+		i += size
 	}
 	if start >= 0 {
 		dst = append(dst, s[start:])
