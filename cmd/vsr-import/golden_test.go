@@ -52,6 +52,35 @@ func TestGolden(t *testing.T) {
 	}
 }
 
+// TestGoldenComposed converts fragments together, as the router composes
+// them: the keyword and domain signals with the decisions that use them.
+func TestGoldenComposed(t *testing.T) {
+	if _, err := os.Stat(vsrData); err != nil {
+		t.Skipf("%s is missing (the vLLM Semantic Router fixtures live outside the repository): %v", vsrData, err)
+	}
+	var srcs [][]byte
+	for _, f := range []string{"signal-domain-mmlu", "signal-keyword-regex", "decision-and-urgent-business", "decision-or-business-or-law"} {
+		src, err := os.ReadFile(filepath.Join(vsrData, "fragments", f+".yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srcs = append(srcs, src)
+	}
+	merged, err := Merge(srcs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, rep, err := Convert(merged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(out, []byte("name: urgent_business_route")) {
+		t.Error("the composed decision urgent_business_route was not translated")
+	}
+	golden(t, filepath.Join("testdata", "composed", "urgent-business.yaml"), out)
+	golden(t, filepath.Join("testdata", "composed", "urgent-business.report"), []byte(strings.Join(rep.Lines, "\n")+"\n"))
+}
+
 func golden(t *testing.T, path string, got []byte) {
 	t.Helper()
 	if *update {

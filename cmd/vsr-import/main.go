@@ -4,7 +4,10 @@
 // with their models and system prompts. Everything it cannot translate is
 // listed on stderr.
 //
-//	vsr-import [-o epp-config.yaml] router-config.yaml
+//	vsr-import [-o epp-config.yaml] router-config.yaml [fragment.yaml ...]
+//
+// Several files are merged first (mappings key by key, lists concatenated),
+// so the router's signal and decision fragments can be converted together.
 package main
 
 import (
@@ -12,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 func main() {
@@ -23,24 +27,33 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	outPath := fs.String("o", "", "write the EndpointPickerConfig to this file (default stdout)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: vsr-import [-o epp-config.yaml] router-config.yaml")
+		fmt.Fprintln(stderr, "usage: vsr-import [-o epp-config.yaml] router-config.yaml [fragment.yaml ...]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if fs.NArg() != 1 {
+	if fs.NArg() == 0 {
 		fs.Usage()
 		return 2
 	}
-	src, err := os.ReadFile(fs.Arg(0))
+	var srcs [][]byte
+	for _, path := range fs.Args() {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			fmt.Fprintf(stderr, "vsr-import: %v\n", err)
+			return 1
+		}
+		srcs = append(srcs, src)
+	}
+	src, err := Merge(srcs...)
 	if err != nil {
 		fmt.Fprintf(stderr, "vsr-import: %v\n", err)
 		return 1
 	}
 	out, report, err := Convert(src)
 	if err != nil {
-		fmt.Fprintf(stderr, "vsr-import: %s: %v\n", fs.Arg(0), err)
+		fmt.Fprintf(stderr, "vsr-import: %s: %v\n", strings.Join(fs.Args(), " + "), err)
 		return 1
 	}
 	for _, l := range report.Lines {
