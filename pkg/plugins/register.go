@@ -22,6 +22,8 @@ import (
 	"github.com/semantic-epp/semantic-epp/pkg/plugins/modelselection/scorer/rank"
 	"github.com/semantic-epp/semantic-epp/pkg/plugins/semanticselector"
 	"github.com/semantic-epp/semantic-epp/pkg/plugins/servedmodelfilter"
+	"github.com/semantic-epp/semantic-epp/pkg/plugins/signal/domain"
+	"github.com/semantic-epp/semantic-epp/pkg/plugins/signal/keyword"
 )
 
 // RegisterAll registers the factories of the llm-d plugins and ours. Call it
@@ -50,6 +52,8 @@ func RegisterAll() {
 	plugin.Register(saturated.Type, saturated.Factory)
 	plugin.Register(rank.Type, rank.Factory)
 	plugin.Register(load.Type, load.Factory)
+	plugin.Register(keyword.Type, keyword.Factory)
+	plugin.Register(domain.Type, domain.Factory)
 }
 
 // Collectors returns the Prometheus collectors of our plugins and of the

@@ -111,7 +111,7 @@ func Collectors() []prometheus.Collector {
 }
 
 // recordDecision counts a decision and the loads it saw.
-func recordDecision(d decision) {
+func recordDecision(d choice) {
 	category := ""
 	if d.category {
 		category = d.label

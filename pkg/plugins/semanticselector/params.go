@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/semantic-epp/semantic-epp/pkg/classifier"
+	"github.com/semantic-epp/semantic-epp/pkg/selection/decision"
 )
 
 // Failure policies: what happens when the classifier errors or times out.
@@ -71,6 +72,12 @@ type Parameters struct {
 	// Selection configures model filters and scorers applied to a category's
 	// candidates; without it the category's order and weights decide.
 	Selection *Pipeline `json:"selection,omitempty"`
+	// Signals names the signal plugins (declared earlier) that decisions read.
+	Signals []string `json:"signals,omitempty"`
+	// Decisions are rules over signals, tried by priority; the first that
+	// holds names the ranked candidate models (and a system prompt). They are
+	// tried before categories.
+	Decisions []decision.Decision `json:"decisions,omitempty"`
 }
 
 // Model declares a model the selector may route to.
@@ -249,6 +256,7 @@ func (p *Parameters) validate() error {
 	}
 	errs = append(errs, p.validateCategories(known)...)
 	errs = append(errs, p.Selection.validate()...)
+	errs = append(errs, p.validateDecisions(known)...)
 	return errors.Join(errs...)
 }
 
@@ -333,4 +341,43 @@ func (p *Pipeline) validate() []error {
 		}
 	}
 	return errs
+}
+
+func (p *Parameters) validateDecisions(known map[string]Model) []error {
+	var errs []error
+	listed := map[string]bool{}
+	for i, name := range p.Signals {
+		if name == "" || listed[name] {
+			errs = append(errs, fmt.Errorf("signals[%d]: %q is empty or listed twice", i, name))
+		}
+		listed[name] = true
+	}
+	for i, d := range p.Decisions {
+		for j, m := range d.Models {
+			m2, ok := known[m.Model]
+			switch {
+			case !ok:
+				errs = append(errs, fmt.Errorf("decisions[%d].models[%d].model: unknown model %q (declare it in models)", i, j, m.Model))
+			case m.Reasoning != nil && m2.ReasoningFamily == "":
+				errs = append(errs, fmt.Errorf("decisions[%d].models[%d].reasoning: model %q declares no reasoningFamily", i, j, m.Model))
+			}
+		}
+	}
+	if len(p.Decisions) == 0 {
+		return errs
+	}
+	set, err := decision.Compile(p.Decisions)
+	if err != nil {
+		return append(errs, err)
+	}
+	if err := set.CheckSignals(func(s string) bool { return listed[s] }); err != nil {
+		errs = append(errs, fmt.Errorf("%w (list every signal a decision reads in signals)", err))
+	}
+	return errs
+}
+
+// needsClassifier reports whether the selector classifies by itself: for
+// categories; decisions read classifiers through their signals.
+func (p *Parameters) needsClassifier() bool {
+	return len(p.Categories) > 0 || p.ClassifierRef != "" || !reflect.DeepEqual(p.Classifier, classifier.Config{}) || len(p.Decisions) == 0
 }

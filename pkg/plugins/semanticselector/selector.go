@@ -31,6 +31,8 @@ import (
 	classifierplugin "github.com/semantic-epp/semantic-epp/pkg/plugins/classifier"
 	"github.com/semantic-epp/semantic-epp/pkg/plugins/endpointtracker"
 	"github.com/semantic-epp/semantic-epp/pkg/selection"
+	"github.com/semantic-epp/semantic-epp/pkg/selection/decision"
+	"github.com/semantic-epp/semantic-epp/pkg/selection/systemprompt"
 )
 
 // Type is the plugin type name used in EndpointPickerConfig.
@@ -51,6 +53,9 @@ var (
 
 // LoadFunc loads a classifier from its configuration (loader.Load in the binary).
 type LoadFunc func(ctx context.Context, cfg classifier.Config) (classifier.Classifier, error)
+
+// HeaderDecision names the decision that chose the model ("none" otherwise).
+const HeaderDecision = "x-selected-decision"
 
 // HeaderSelectionReason says why the model was chosen (see Select* constants).
 const HeaderSelectionReason = "x-selection-reason"
@@ -82,6 +87,8 @@ type Selector struct {
 	models    map[string]Model
 	routes    map[string]Category
 	pipeline  pipeline
+	signals   []selection.Signal       // evaluated for decisions, in config order
+	decisions *decision.Set            // nil without decisions
 	tracker   *endpointtracker.Tracker // optional: rejects unknown explicit models
 	state     *fwkplugin.PluginState
 	random    func() float64
@@ -102,13 +109,21 @@ func NewFactory(load LoadFunc) fwkplugin.FactoryFunc {
 		if err != nil {
 			return nil, fmt.Errorf("%s %q: %w", Type, name, err)
 		}
-		clf, owned, err := selectorClassifier(ctx, h, load, params)
+		signals, set, err := resolveDecisions(h, params)
 		if err != nil {
 			return nil, fmt.Errorf("%s %q: %w", Type, name, err)
+		}
+		var clf classifier.Classifier
+		owned := false
+		if params.needsClassifier() {
+			if clf, owned, err = selectorClassifier(ctx, h, load, params); err != nil {
+				return nil, fmt.Errorf("%s %q: %w", Type, name, err)
+			}
 		}
 		s, err := newSelector(ctx, name, params, clf, pl)
 		if err == nil {
 			s.tracker = findTracker(h)
+			s.signals, s.decisions = signals, set
 		}
 		if err != nil {
 			if owned {
@@ -116,7 +131,8 @@ func NewFactory(load LoadFunc) fwkplugin.FactoryFunc {
 			}
 			return nil, fmt.Errorf("%s %q: %w", Type, name, err)
 		}
-		log.FromContext(ctx).Info("Semantic model selector ready", "plugin", name, "labels", clf.Labels(),
+		log.FromContext(ctx).Info("Semantic model selector ready", "plugin", name, "labels", labelsOf(clf),
+			"signals", params.Signals, "decisions", len(params.Decisions),
 			"categories", len(params.Categories), "defaultModel", params.DefaultModel,
 			"autoModelNames", params.AutoModelNames, "failurePolicy", params.FailurePolicy,
 			"classifierTimeout", params.ClassifierTimeout.String(),
@@ -169,10 +185,10 @@ func New(name string, params *Parameters, clf classifier.Classifier) (*Selector,
 }
 
 func newSelector(ctx context.Context, name string, params *Parameters, clf classifier.Classifier, pl pipeline) (*Selector, error) {
-	if params == nil || clf == nil {
+	if params == nil || (clf == nil && params.needsClassifier()) {
 		return nil, errors.New("parameters and classifier are required")
 	}
-	if err := params.ValidateLabels(clf.Labels()); err != nil {
+	if err := params.ValidateLabels(labelsOf(clf)); err != nil {
 		return nil, err
 	}
 	s := &Selector{
@@ -198,8 +214,8 @@ func newSelector(ctx context.Context, name string, params *Parameters, clf class
 // TypedName returns the plugin's type and name.
 func (s *Selector) TypedName() fwkplugin.TypedName { return s.typedName }
 
-// decision is the outcome of model selection for one request.
-type decision struct {
+// choice is the outcome of model selection for one request.
+type choice struct {
 	model      string
 	label      string // classifier label; empty when not classified
 	confidence float32
@@ -208,7 +224,9 @@ type decision struct {
 	fallback   string // fallback reason when no category applied
 	firstModel string // the category's first choice
 	reasoning  *bool
-	failure    error // classifier failure (for fail-closed)
+	failure    error                  // classifier failure (for fail-closed)
+	decision   string                 // the decision that matched, if any
+	prompt     *decision.SystemPrompt // its system prompt, if any
 	req        *selection.Request
 }
 
@@ -271,9 +289,20 @@ func (s *Selector) ParseRequest(ctx context.Context, body []byte, headers map[st
 			logger.Error(err, "Reasoning switch not applied", "model", d.model)
 		}
 	}
+	if d.prompt != nil {
+		if err := systemprompt.Apply(parsed, d.prompt.Text, d.prompt.Mode); err != nil {
+			logger.V(logutil.DEBUG).Info("Decision's system prompt not applied", "decision", d.decision, "reason", err.Error())
+		}
+	}
 	setDecisionHeaders(headers, d.model, d.reason, d.label, d.confidence)
+	if headers != nil {
+		headers[HeaderDecision] = d.decision
+		if d.decision == "" {
+			headers[HeaderDecision] = noLabel
+		}
+	}
 	logger.V(logutil.VERBOSE).Info("Semantic model selected", "incomingModel", model, "selectedModel", d.model,
-		"reason", d.reason, "firstChoice", d.firstModel, "category", d.label, "confidence", d.confidence,
+		"reason", d.reason, "decision", d.decision, "firstChoice", d.firstModel, "category", d.label, "confidence", d.confidence,
 		"fallbackReason", d.fallback, "loads", loadsForLog(d.req))
 	return parsed, nil
 }
@@ -327,11 +356,16 @@ func setDecisionHeaders(headers map[string]string, model, reason, label string, 
 }
 
 // decide classifies the request's text and picks the model.
-func (s *Selector) decide(ctx context.Context, parsed *fwksched.LLMRequestBody, headers map[string]string) decision {
-	d := decision{model: s.params.DefaultModel}
+func (s *Selector) decide(ctx context.Context, parsed *fwksched.LLMRequestBody, headers map[string]string) choice {
+	d := choice{model: s.params.DefaultModel}
 	text, _ := extractText(parsed)
 	if text == "" {
 		return d.withFallback(ReasonNoText)
+	}
+	if s.decisions != nil {
+		if dd, matched := s.decideByDecisions(ctx, parsed, headers, text); matched || s.clf == nil {
+			return dd
+		}
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.params.ClassifierTimeout.Duration)
 	defer cancel()
@@ -370,24 +404,14 @@ func (s *Selector) decide(ctx context.Context, parsed *fwksched.LLMRequestBody, 
 	chosen := s.pipeline.run(ctx, req, cands)
 	d.req, d.category = req, true
 	d.model, d.reasoning, d.firstModel = chosen.Model, chosen.Reasoning, cands[0].Model
-	switch first, seen := req.Loads[d.firstModel]; {
-	case chosen.Rank > 0:
-		d.reason = SelectSaturationFallback
-		if !seen || !first.AllSaturated() {
-			d.reason = SelectCategory // moved by a scorer, not by saturation
-		}
-	case seen && first.AllSaturated():
-		d.reason = SelectAllSaturated
-	default:
-		d.reason = SelectCategory
-	}
+	d.reason = selectionReason(req, chosen, d.firstModel, SelectCategory)
 	return d
 }
 
 // domainSignal names the classifier's result in selection.Request.Signals.
 const domainSignal = "domain"
 
-func (d decision) withFallback(reason string) decision {
+func (d choice) withFallback(reason string) choice {
 	d.fallback, d.reason = reason, selectDefaultPrefix+reason
 	return d
 }
