@@ -85,4 +85,3 @@ func (s *Signal) Evaluate(ctx context.Context, req *selection.Request) (selectio
 	}
 	return out, nil
 }
-
