@@ -133,8 +133,8 @@ func (s *Sandbox) stopRestartedAPIServer() {
 		return
 	}
 	_ = s.apiServer.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- s.apiServer.Wait() }()
+	done := make(chan struct{})
+	go func() { _ = s.apiServer.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):

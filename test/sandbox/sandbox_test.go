@@ -302,7 +302,8 @@ func TestKillRecordedIdentifiesByStartTime(t *testing.T) {
 	}
 	killRecorded(n.slot)
 	select {
-	case <-waited:
+	case err := <-waited:
+		t.Logf("recorded process ended: %v", err)
 	case <-time.After(5 * time.Second):
 		t.Fatal("recorded process that exec'd after recording survived killRecorded")
 	}

@@ -65,7 +65,7 @@ func (p *Params) ApplyDefaults() {
 	if p.ModelDir == "" {
 		p.ModelDir = classifier.EmbeddedModel
 	}
-	p.Options.applyDefaults()
+	p.applyDefaults()
 }
 
 func (o *Options) applyDefaults() {
@@ -79,7 +79,7 @@ func (o *Options) applyDefaults() {
 
 // Validate reports every invalid field, naming it by its JSON key.
 func (p Params) Validate() error {
-	return errors.Join(p.Options.validate(), classifier.CheckModelDir(p.ModelDir))
+	return errors.Join(p.validate(), classifier.CheckModelDir(p.ModelDir))
 }
 
 func (o Options) validate() error {

@@ -119,7 +119,7 @@ func newMatcher(rules []Rule, regexes [][]*regexp.Regexp) *matcher {
 // match returns the names of the rules that hold for text, in rule order.
 func (m *matcher) match(text string) []string {
 	var foundBuf [256]bool
-	found := foundBuf[:0]
+	var found []bool
 	if m.nKeywords > len(foundBuf) {
 		found = make([]bool, m.nKeywords)
 	} else {
