@@ -50,6 +50,11 @@ func TestLoadAwareFallback(t *testing.T) {
 			Model string `json:"model"`
 		}
 		_ = json.Unmarshal(b, &out)
+		// The decision reaches the client too, as response headers.
+		if got := resp.Header.Get("x-selected-model"); got != out.Model || resp.Header.Get("x-selection-reason") == "" {
+			t.Errorf("response headers x-selected-model %q x-selection-reason %q, want %q and a reason",
+				got, resp.Header.Get("x-selection-reason"), out.Model)
+		}
 		return out.Model
 	}
 	expect := func(phase, want string) {

@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	logutil "sigs.k8s.io/gateway-api-inference-extension/pkg/common/observability/logging"
 	reqcommon "sigs.k8s.io/gateway-api-inference-extension/pkg/common/request"
+	fwkdl "sigs.k8s.io/gateway-api-inference-extension/pkg/epp/framework/interface/datalayer"
 	fwkplugin "sigs.k8s.io/gateway-api-inference-extension/pkg/epp/framework/interface/plugin"
 	fwkrc "sigs.k8s.io/gateway-api-inference-extension/pkg/epp/framework/interface/requestcontrol"
 	fwkrh "sigs.k8s.io/gateway-api-inference-extension/pkg/epp/framework/interface/requesthandling"
@@ -49,6 +50,7 @@ const (
 var (
 	_ fwkrh.Parser          = &Selector{}
 	_ fwkrc.AdmissionPlugin = &Selector{}
+	_ fwkrc.ResponseHeader  = &Selector{}
 )
 
 // LoadFunc loads a classifier from its configuration (loader.Load in the binary).
@@ -414,6 +416,26 @@ const domainSignal = "domain"
 func (d choice) withFallback(reason string) choice {
 	d.fallback, d.reason = reason, selectDefaultPrefix+reason
 	return d
+}
+
+// responseHeaders are the decision headers copied onto the response, so a
+// client sees which model, decision and category served it (what vLLM
+// Semantic Router returns as x-vsr-selected-*).
+var responseHeaders = []string{HeaderSelectedModel, HeaderSelectionReason, HeaderDecision, HeaderCategory}
+
+// ResponseHeader copies the decision headers of an auto request onto the
+// response: GIE sends every key of the response header map back to Envoy as
+// a header mutation.
+func (s *Selector) ResponseHeader(_ context.Context, request *fwksched.LLMRequest, response *fwkrc.Response, _ *fwkdl.EndpointMetadata) {
+	if request == nil || response == nil || response.Headers == nil || request.Headers == nil ||
+		request.Headers[HeaderSelectionReason] == SelectExplicit {
+		return
+	}
+	for _, k := range responseHeaders {
+		if v, ok := request.Headers[k]; ok {
+			response.Headers[k] = v
+		}
+	}
 }
 
 // ParseResponse delegates to the upstream OpenAI parser.
