@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path"
 	"strings"
+
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
 )
 
-// pathMatch is path.Match (Docker matches context paths the same way).
-var pathMatch = path.Match
 
 // Instruction is one Dockerfile instruction with its continuation lines
 // joined.
@@ -176,48 +176,31 @@ func ExecForm(in Instruction) ([]string, error) {
 	return out, nil
 }
 
-// Dockerignore holds the patterns of a .dockerignore file.
-type Dockerignore struct{ patterns []string }
+// Dockerignore is a .dockerignore, matched with Docker's own rules
+// (github.com/moby/patternmatcher: "**", negations, parent folders).
+type Dockerignore struct{ pm *patternmatcher.PatternMatcher }
 
-// ReadDockerignore reads a .dockerignore. Negations ("!") are not supported
-// and give an error.
+// ReadDockerignore reads a .dockerignore as Docker does.
 func ReadDockerignore(path string) (*Dockerignore, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	d := &Dockerignore{}
-	for _, l := range strings.Split(string(b), "\n") {
-		l = strings.TrimSpace(l)
-		if l == "" || strings.HasPrefix(l, "#") {
-			continue
-		}
-		if strings.HasPrefix(l, "!") {
-			return nil, fmt.Errorf("%s: exceptions (%q) are not supported", path, l)
-		}
-		d.patterns = append(d.patterns, strings.TrimSuffix(strings.TrimPrefix(l, "/"), "/"))
+	defer func() { _ = f.Close() }()
+	patterns, err := ignorefile.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	return d, nil
+	pm, err := patternmatcher.New(patterns)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &Dockerignore{pm: pm}, nil
 }
 
 // Excludes reports whether the context path p (slash-separated, relative)
-// is left out of the build context: a pattern matches p or one of its
-// parent folders; a leading "**/" matches at any depth.
+// is left out of the build context.
 func (d *Dockerignore) Excludes(p string) bool {
-	parts := strings.Split(p, "/")
-	for _, pat := range d.patterns {
-		anyDepth := strings.HasPrefix(pat, "**/")
-		pat = strings.TrimPrefix(pat, "**/")
-		for i := range parts {
-			if anyDepth {
-				if ok, _ := pathMatch(pat, strings.Join(parts[i:], "/")); ok {
-					return true
-				}
-			}
-			if ok, _ := pathMatch(pat, strings.Join(parts[:i+1], "/")); ok {
-				return true
-			}
-		}
-	}
-	return false
+	ok, err := d.pm.MatchesOrParentMatches(p)
+	return err == nil && ok
 }

@@ -288,12 +288,13 @@ func TestDockerignoreKeepsBuildInputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"go.mod", "go.sum", "Makefile", "mk/deploy.mk", "mk/onnxruntime.mk", "mk/go.mk", "cmd/epp/main.go", "pkg/plugins", "models/embed.go", "models/domain-linear/weights.bin"} {
+	for _, p := range []string{"go.mod", "go.sum", "Makefile", "mk/deploy.mk", "mk/onnxruntime.mk", "mk/go.mk", "cmd/epp/main.go", "pkg/plugins", "models/embed.go", "models/domain-linear/weights.bin",
+		"training/domainclf/gpugraph.py", "training/requirements-gpugraph.txt"} {
 		if ign.Excludes(p) {
 			t.Errorf(".dockerignore drops %s, which the image build needs", p)
 		}
 	}
-	for _, p := range []string{".cache/onnxruntime/libonnxruntime.so.1", "bin/epp", ".git/HEAD", "pkg/x/y.test"} {
+	for _, p := range []string{".cache/onnxruntime/libonnxruntime.so.1", "bin/epp", ".git/HEAD", "pkg/x/y.test", "training/.venv/bin/python"} {
 		if !ign.Excludes(p) {
 			t.Errorf(".dockerignore keeps %s: host build outputs would leak into the image build", p)
 		}
