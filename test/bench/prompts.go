@@ -63,7 +63,7 @@ func Tokenizer() (*tokenizer.Tokenizer, error) {
 	return tok, nil
 }
 
-// Prompts builds count prompts of exactly tokens tokens (or the nearest
+// Prompts builds count prompts of exactly the given number of tokens (or the nearest
 // word boundary below) from consecutive texts, starting at different texts
 // so that the prompts differ. texts must not be empty.
 func Prompts(tok *tokenizer.Tokenizer, texts []string, tokens, count int) ([]string, error) {

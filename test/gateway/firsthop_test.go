@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -28,7 +29,7 @@ type routerProcessor struct {
 func (p *routerProcessor) Process(srv extprocv3.ExternalProcessor_ProcessServer) error {
 	for {
 		req, err := srv.Recv()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"sync"
@@ -71,7 +72,7 @@ func (p *testProcessor) Process(srv extprocv3.ExternalProcessor_ProcessServer) e
 	var body []byte
 	for {
 		req, err := srv.Recv()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {

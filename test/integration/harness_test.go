@@ -7,6 +7,7 @@ package integration
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -218,7 +219,7 @@ func trySend(conn *grpc.ClientConn, headers map[string]string, body []byte, chun
 	var newBody bytes.Buffer
 	for {
 		resp, err := stream.Recv()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return out, fmt.Errorf("EPP closed the stream before answering")
 		}
 		if err != nil {

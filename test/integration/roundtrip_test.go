@@ -314,7 +314,7 @@ func TestRoundTripConcurrent(t *testing.T) {
 			}
 			m := map[string]any{}
 			if err := json.Unmarshal(out.body, &m); err != nil || out.status != 0 {
-				errs <- fmt.Errorf("request %d: status %d, %v", i, out.status, err)
+				errs <- fmt.Errorf("request %d: status %d, %w", i, out.status, err)
 				return
 			}
 			if m["model"] != b.model || (b.model == "phi4-mini") != (out.destination == phiIP) {

@@ -11,7 +11,6 @@ import (
 	"github.com/moby/patternmatcher/ignorefile"
 )
 
-
 // Instruction is one Dockerfile instruction with its continuation lines
 // joined.
 type Instruction struct {
@@ -178,7 +177,9 @@ func ExecForm(in Instruction) ([]string, error) {
 
 // Dockerignore is a .dockerignore, matched with Docker's own rules
 // (github.com/moby/patternmatcher: "**", negations, parent folders).
-type Dockerignore struct{ pm *patternmatcher.PatternMatcher }
+type Dockerignore struct {
+	pm *patternmatcher.PatternMatcher
+}
 
 // ReadDockerignore reads a .dockerignore as Docker does.
 func ReadDockerignore(path string) (*Dockerignore, error) {

@@ -3,6 +3,7 @@ package manifests
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -112,7 +113,7 @@ func moduleDir(mod string, download bool) (string, error) {
 	out, err := cmd.Output()
 	if err != nil {
 		detail := ""
-		if ee, ok := err.(*exec.ExitError); ok {
+		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 			detail = string(ee.Stderr)
 		}
 		return "", fmt.Errorf("locating module %s (go %v): %w %s%s", mod, args, err, detail, string(out))

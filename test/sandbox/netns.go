@@ -41,7 +41,7 @@ func NewNetwork() (*Network, error) {
 		return nil, fmt.Errorf("%w: must run as root to create network namespaces", ErrNoNetns)
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
-		return nil, fmt.Errorf("%w: the ip command (iproute2) is missing: %v", ErrNoNetns, err)
+		return nil, fmt.Errorf("%w: the ip command (iproute2) is missing: %w", ErrNoNetns, err)
 	}
 	if err := os.MkdirAll(lockDir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", lockDir, err)
@@ -87,7 +87,7 @@ func NewNetwork() (*Network, error) {
 func (n *Network) probe() error {
 	name := n.prefix + "probe"
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-		return fmt.Errorf("%w: ip netns add: %v: %s", ErrNoNetns, err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("%w: ip netns add: %w: %s", ErrNoNetns, err, strings.TrimSpace(string(out)))
 	}
 	if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
 		return fmt.Errorf("ip netns del %s: %w: %s", name, err, strings.TrimSpace(string(out)))

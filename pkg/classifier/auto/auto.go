@@ -43,7 +43,7 @@ func Factory(ctx context.Context, raw json.RawMessage, opts classifier.FactoryOp
 	}
 	lc, lerr := linear.LoadDir(p.ModelDir)
 	if lerr != nil {
-		return nil, fmt.Errorf("ONNX unavailable (%v) and linear failed: %w", err, lerr)
+		return nil, fmt.Errorf("ONNX unavailable (%w) and linear failed: %w", err, lerr)
 	}
 	logger.Info("classifier: using the linear backend", "reason", err.Error(), "modelDir", p.ModelDirName())
 	return lc, nil

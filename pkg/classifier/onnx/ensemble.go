@@ -19,7 +19,7 @@ import (
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/linear"
 )
 
-// EnsembleFile, in an ONNX model directory, combines that model with other
+// EnsembleFile is the file that, in an ONNX model directory, combines that model with other
 // model directories (docs/classifier.md). The shipped default uses it to join
 // the ONNX model and the linear model.
 const EnsembleFile = "ensemble.json"

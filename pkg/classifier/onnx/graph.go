@@ -174,13 +174,13 @@ func each(b []byte, fn func(protowire.Number, []byte) error) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("%w: %v", errNotONNX, protowire.ParseError(n))
+			return fmt.Errorf("%w: %w", errNotONNX, protowire.ParseError(n))
 		}
 		b = b[n:]
 		if typ == protowire.BytesType {
 			v, m := protowire.ConsumeBytes(b)
 			if m < 0 {
-				return fmt.Errorf("%w: %v", errNotONNX, protowire.ParseError(m))
+				return fmt.Errorf("%w: %w", errNotONNX, protowire.ParseError(m))
 			}
 			if err := fn(num, v); err != nil {
 				return err
@@ -190,7 +190,7 @@ func each(b []byte, fn func(protowire.Number, []byte) error) error {
 		}
 		m := protowire.ConsumeFieldValue(num, typ, b)
 		if m < 0 {
-			return fmt.Errorf("%w: %v", errNotONNX, protowire.ParseError(m))
+			return fmt.Errorf("%w: %w", errNotONNX, protowire.ParseError(m))
 		}
 		b = b[m:]
 	}
@@ -232,25 +232,25 @@ func parseTensorHeader(b []byte) (string, []int64, error) {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return "", nil, fmt.Errorf("%w: %v", errNotONNX, protowire.ParseError(n))
+			return "", nil, fmt.Errorf("%w: %w", errNotONNX, protowire.ParseError(n))
 		}
 		b = b[n:]
 		switch {
 		case num == fTensorDims && typ == protowire.VarintType:
 			v, m := protowire.ConsumeVarint(b)
 			if m < 0 {
-				return "", nil, fmt.Errorf("%w: %v", errNotONNX, protowire.ParseError(m))
+				return "", nil, fmt.Errorf("%w: %w", errNotONNX, protowire.ParseError(m))
 			}
 			dims, b = append(dims, int64(v)), b[m:]
 		case num == fTensorDims && typ == protowire.BytesType: // packed
 			v, m := protowire.ConsumeBytes(b)
 			if m < 0 {
-				return "", nil, fmt.Errorf("%w: %v", errNotONNX, protowire.ParseError(m))
+				return "", nil, fmt.Errorf("%w: %w", errNotONNX, protowire.ParseError(m))
 			}
 			for len(v) > 0 {
 				d, k := protowire.ConsumeVarint(v)
 				if k < 0 {
-					return "", nil, fmt.Errorf("%w: %v", errNotONNX, protowire.ParseError(k))
+					return "", nil, fmt.Errorf("%w: %w", errNotONNX, protowire.ParseError(k))
 				}
 				dims, v = append(dims, int64(d)), v[k:]
 			}
@@ -258,13 +258,13 @@ func parseTensorHeader(b []byte) (string, []int64, error) {
 		case num == fTensorName && typ == protowire.BytesType:
 			v, m := protowire.ConsumeBytes(b)
 			if m < 0 {
-				return "", nil, fmt.Errorf("%w: %v", errNotONNX, protowire.ParseError(m))
+				return "", nil, fmt.Errorf("%w: %w", errNotONNX, protowire.ParseError(m))
 			}
 			name, b = string(v), b[m:]
 		default:
 			m := protowire.ConsumeFieldValue(num, typ, b)
 			if m < 0 {
-				return "", nil, fmt.Errorf("%w: %v", errNotONNX, protowire.ParseError(m))
+				return "", nil, fmt.Errorf("%w: %w", errNotONNX, protowire.ParseError(m))
 			}
 			b = b[m:]
 		}

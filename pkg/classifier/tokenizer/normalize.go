@@ -13,7 +13,7 @@ import (
 // "normalizer" section; nil means none.
 func newNormalizer(raw json.RawMessage) (func(string) string, error) {
 	if isNull(raw) {
-		return nil, nil
+		return nil, nil //nolint:nilnil // no normalizer section: no normalizer, not an error
 	}
 	var n struct {
 		Type               string            `json:"type"`

@@ -15,10 +15,10 @@ import (
 	"github.com/semantic-epp/semantic-epp/pkg/selection/decision"
 )
 
-// SelectDecision: a decision's first choice.
+// SelectDecision is the selection reason for a decision's first choice.
 const SelectDecision = "decision"
 
-// ReasonNoDecision: no decision held and no category applied.
+// ReasonNoDecision is the fallback reason when no decision held and no category applied.
 const ReasonNoDecision = "no_decision"
 
 // resolveDecisions looks the signal plugins up and compiles the decisions.

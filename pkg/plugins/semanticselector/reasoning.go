@@ -7,12 +7,12 @@ import (
 )
 
 // applyReasoning sets the family's reasoning switch in a chat completions
-// payload. Other request kinds have no common switch and are left alone
-// (it returns false). A chat_template_kwargs field that is present but not
-// a JSON object is an error and the payload is not changed.
-func applyReasoning(body *fwksched.LLMRequestBody, payload fwksched.PayloadMap, fam ReasoningFamily, on bool) (bool, error) {
+// payload. Other request kinds have no common switch and are left alone. A
+// chat_template_kwargs field that is present but not a JSON object is an
+// error and the payload is not changed.
+func applyReasoning(body *fwksched.LLMRequestBody, payload fwksched.PayloadMap, fam ReasoningFamily, on bool) error {
 	if body == nil || body.ChatCompletions == nil {
-		return false, nil
+		return nil
 	}
 	switch fam.Type {
 	case SwitchChatTemplateKwarg:
@@ -20,7 +20,7 @@ func applyReasoning(body *fwksched.LLMRequestBody, payload fwksched.PayloadMap, 
 		if cur, present := payload["chat_template_kwargs"]; present && cur != nil {
 			m, ok := cur.(map[string]any)
 			if !ok {
-				return false, fmt.Errorf("chat_template_kwargs is a %T, not an object", cur)
+				return fmt.Errorf("chat_template_kwargs is a %T, not an object", cur)
 			}
 			kw = m
 		}
@@ -30,14 +30,14 @@ func applyReasoning(body *fwksched.LLMRequestBody, payload fwksched.PayloadMap, 
 			body.ChatCompletions.ChatTemplateKWArgs = map[string]any{}
 		}
 		body.ChatCompletions.ChatTemplateKWArgs[fam.Parameter] = on
-		return true, nil
+		return nil
 	case SwitchReasoningEffort:
 		if on {
 			payload[fam.Parameter] = fam.EffortOn
 		} else {
 			payload[fam.Parameter] = fam.EffortOff
 		}
-		return true, nil
+		return nil
 	}
-	return false, fmt.Errorf("unknown reasoning switch type %q", fam.Type)
+	return fmt.Errorf("unknown reasoning switch type %q", fam.Type)
 }

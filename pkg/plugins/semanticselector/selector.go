@@ -287,7 +287,7 @@ func (s *Selector) ParseRequest(ctx context.Context, body []byte, headers map[st
 	payload["model"] = d.model
 	if d.reasoning != nil {
 		fam := s.params.ReasoningFamilies[s.models[d.model].ReasoningFamily]
-		if _, err := applyReasoning(parsed, payload, fam, *d.reasoning); err != nil {
+		if err := applyReasoning(parsed, payload, fam, *d.reasoning); err != nil {
 			logger.Error(err, "Reasoning switch not applied", "model", d.model)
 		}
 	}

@@ -390,7 +390,7 @@ func TestApplyReasoningRejectsNonObjectKwargs(t *testing.T) {
 	body := &fwksched.LLMRequestBody{ChatCompletions: &fwksched.ChatCompletionsRequest{}}
 	payload := fwksched.PayloadMap{"chat_template_kwargs": "bad"}
 	fam := BuiltinReasoningFamilies()["qwen3"]
-	if _, err := applyReasoning(body, payload, fam, true); err == nil {
+	if err := applyReasoning(body, payload, fam, true); err == nil {
 		t.Fatal("applyReasoning accepted a non-object chat_template_kwargs")
 	}
 	if payload["chat_template_kwargs"] != "bad" {

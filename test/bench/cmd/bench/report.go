@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -98,7 +99,7 @@ func (r *runner) writeCSVs(dir string) error {
 		w := csv.NewWriter(f)
 		_ = w.WriteAll(rows)
 		if err := f.Close(); err != nil || w.Error() != nil {
-			return fmt.Errorf("writing %s: %v %w", name, w.Error(), err)
+			return fmt.Errorf("writing %s: %w", name, errors.Join(w.Error(), err))
 		}
 	}
 	return nil
