@@ -46,8 +46,9 @@ func resolveDecisions(h fwkplugin.Handle, p *Parameters) ([]selection.Signal, *d
 
 // decideByDecisions evaluates every signal once, within classifierTimeout,
 // and runs the first decision that holds through the selection stage. It
-// reports false when no decision matched (the categories are tried next).
-func (s *Selector) decideByDecisions(ctx context.Context, parsed *fwksched.LLMRequestBody, headers map[string]string, text string) (choice, bool) {
+// reports false when no decision matched (the categories are tried next,
+// reading the signals in the returned request).
+func (s *Selector) decideByDecisions(ctx context.Context, parsed *fwksched.LLMRequestBody, headers map[string]string, text string) (choice, bool, *selection.Request) {
 	d := choice{model: s.params.DefaultModel}
 	req := &selection.Request{RequestID: headers[reqcommon.RequestIdHeaderKey], Body: parsed, Headers: headers,
 		Text: text, Signals: make(map[string]selection.SignalResult, len(s.signals))}
@@ -64,7 +65,7 @@ func (s *Selector) decideByDecisions(ctx context.Context, parsed *fwksched.LLMRe
 			}
 			classifierDuration.WithLabelValues(outcome).Observe(elapsed)
 			d.failure = err
-			return d.withFallback(reason), true
+			return d.withFallback(reason), true, req
 		}
 		if res.Label != "" {
 			classifierDuration.WithLabelValues(outcomeOK).Observe(elapsed)
@@ -79,7 +80,7 @@ func (s *Selector) decideByDecisions(ctx context.Context, parsed *fwksched.LLMRe
 	}
 	dec, ok := s.decisions.Match(req.Signal)
 	if !ok {
-		return d.withFallback(ReasonNoDecision), false
+		return d.withFallback(ReasonNoDecision), false, req
 	}
 	route := make([]CategoryModel, len(dec.Models))
 	for i, m := range dec.Models {
@@ -91,7 +92,22 @@ func (s *Selector) decideByDecisions(ctx context.Context, parsed *fwksched.LLMRe
 	d.model, d.reasoning, d.firstModel = chosen.Model, chosen.Reasoning, cands[0].Model
 	d.decision, d.prompt = dec.Name, dec.SystemPrompt
 	d.reason = selectionReason(req, chosen, d.firstModel, SelectDecision)
-	return d, true
+	return d, true, req
+}
+
+// classifierSignal returns the name of the signal that runs the selector's
+// own classifier (a domain-signal sharing it by classifierRef), if any, so
+// the categories read its result instead of classifying again.
+func classifierSignal(signals []selection.Signal, clf classifier.Classifier) string {
+	if clf == nil {
+		return ""
+	}
+	for _, sig := range signals {
+		if c, ok := sig.(interface{ Classifier() classifier.Classifier }); ok && c.Classifier() == clf {
+			return sig.TypedName().Name
+		}
+	}
+	return ""
 }
 
 // selectionReason says why chosen was picked over the first choice.

@@ -91,6 +91,7 @@ type Selector struct {
 	pipeline  pipeline
 	signals   []selection.Signal       // evaluated for decisions, in config order
 	decisions *decision.Set            // nil without decisions
+	clfSignal string                   // the signal that runs clf, if any
 	tracker   *endpointtracker.Tracker // optional: rejects unknown explicit models
 	state     *fwkplugin.PluginState
 	random    func() float64
@@ -126,6 +127,7 @@ func NewFactory(load LoadFunc) fwkplugin.FactoryFunc {
 		if err == nil {
 			s.tracker = findTracker(h)
 			s.signals, s.decisions = signals, set
+			s.clfSignal = classifierSignal(signals, clf)
 		}
 		if err != nil {
 			if owned {
@@ -365,28 +367,42 @@ func (s *Selector) decide(ctx context.Context, parsed *fwksched.LLMRequestBody, 
 		return d.withFallback(ReasonNoText)
 	}
 	if s.decisions != nil {
-		if dd, matched := s.decideByDecisions(ctx, parsed, headers, text); matched || s.clf == nil {
+		dd, matched, dreq := s.decideByDecisions(ctx, parsed, headers, text)
+		if matched || s.clf == nil {
 			return dd
+		}
+		if r, ok := dreq.Signal(s.clfSignal); ok && r.Label != "" {
+			// The classifier already ran as a signal: one classification per request.
+			return s.decideByCategory(ctx, parsed, headers, text, classifier.Result{Label: r.Label,
+				Confidence: r.Confidence, Scores: r.Scores, Truncated: r.Truncated}, r.Duration)
 		}
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.params.ClassifierTimeout.Duration)
 	defer cancel()
 	start := time.Now()
 	res, err := s.clf.Classify(cctx, text)
-	elapsed := time.Since(start).Seconds()
+	elapsed := time.Since(start)
 	if err != nil {
 		outcome, reason := outcomeError, ReasonClassifierError
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(cctx.Err(), context.DeadlineExceeded) {
 			outcome, reason = outcomeTimeout, ReasonClassifierTimeout
 		}
-		classifierDuration.WithLabelValues(outcome).Observe(elapsed)
+		classifierDuration.WithLabelValues(outcome).Observe(elapsed.Seconds())
 		d.failure = err
 		return d.withFallback(reason)
 	}
-	classifierDuration.WithLabelValues(outcomeOK).Observe(elapsed)
+	classifierDuration.WithLabelValues(outcomeOK).Observe(elapsed.Seconds())
 	if res.Truncated {
 		truncations.Inc()
 	}
+	return s.decideByCategory(ctx, parsed, headers, text, res, elapsed)
+}
+
+// decideByCategory maps a classification to its category's candidates and
+// runs them through the selection stage.
+func (s *Selector) decideByCategory(ctx context.Context, parsed *fwksched.LLMRequestBody, headers map[string]string,
+	text string, res classifier.Result, elapsed time.Duration) choice {
+	d := choice{model: s.params.DefaultModel}
 	d.label, d.confidence = res.Label, res.Confidence
 	if float64(res.Confidence) < s.params.Threshold {
 		return d.withFallback(ReasonLowConfidence)
@@ -399,7 +415,7 @@ func (s *Selector) decide(ctx context.Context, parsed *fwksched.LLMRequestBody, 
 		RequestID: headers[reqcommon.RequestIdHeaderKey], Body: parsed, Headers: headers, Text: text,
 		Signals: map[string]selection.SignalResult{domainSignal: {
 			Matches: map[string]float32{res.Label: res.Confidence}, Label: res.Label, Confidence: res.Confidence,
-			Scores: res.Scores, Truncated: res.Truncated, Duration: time.Duration(elapsed * float64(time.Second)),
+			Scores: res.Scores, Truncated: res.Truncated, Duration: elapsed,
 		}},
 	}
 	cands := candidates(cat.Models, cat.maxFallbackRank(), s.random)

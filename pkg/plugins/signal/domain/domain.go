@@ -65,6 +65,10 @@ func New(name string, clf classifier.Classifier, threshold float64) *Signal {
 // TypedName returns the plugin's type and name.
 func (s *Signal) TypedName() fwkplugin.TypedName { return s.typedName }
 
+// Classifier is the classifier the signal runs (the selector reuses its
+// result when it shares the classifier).
+func (s *Signal) Classifier() classifier.Classifier { return s.clf }
+
 // Labels are the classifier's labels: the names a decision leaf may match.
 func (s *Signal) Labels() []string { return s.clf.Labels() }
 
