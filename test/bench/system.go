@@ -17,6 +17,29 @@ import (
 	"github.com/semantic-epp/semantic-epp/test/gateway"
 )
 
+// RepoPaths resolves the repository root and returns it with a function that
+// makes a path relative to it absolute (absolute paths stay as they are).
+func RepoPaths(repo string) (string, func(string) string, error) {
+	root, err := filepath.Abs(repo)
+	if err != nil {
+		return "", nil, fmt.Errorf("repository root: %w", err)
+	}
+	return root, func(p string) string {
+		if filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(root, p)
+	}, nil
+}
+
+// StopRouter ends a router started by StartRouter and waits for it.
+func StopRouter(cmd *exec.Cmd) {
+	if cmd != nil && cmd.Process != nil {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}
+}
+
 // StartRouter starts bin/semantic-router (the two-hop first hop) with an
 // EndpointPickerConfig, logging to logDir/semantic-router.log, and waits
 // until its gRPC port accepts connections. The process dies with the caller.

@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -88,10 +87,7 @@ func (s *system) close() {
 	for i := len(s.stop) - 1; i >= 0; i-- {
 		s.stop[i]()
 	}
-	if s.router != nil && s.router.Process != nil {
-		_ = s.router.Process.Signal(syscall.SIGTERM)
-		_ = s.router.Wait()
-	}
+	bench.StopRouter(s.router)
 	if s.sb != nil {
 		s.sb.Stop()
 	}
@@ -100,15 +96,9 @@ func (s *system) close() {
 func run(o options) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	root, err := filepath.Abs(o.repo)
+	root, abs, err := bench.RepoPaths(o.repo)
 	if err != nil {
-		return fmt.Errorf("repository root: %w", err)
-	}
-	abs := func(p string) string {
-		if filepath.IsAbs(p) {
-			return p
-		}
-		return filepath.Join(root, p)
+		return err
 	}
 	texts, err := bench.LoadTexts(abs(o.data))
 	if err != nil {
