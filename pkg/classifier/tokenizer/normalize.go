@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -96,6 +97,9 @@ func (b bertNormalizer) normalize(s string) string {
 
 // stripAccents decomposes (NFD) and drops non-spacing marks.
 func stripAccents(s string) string {
+	if isASCII(s) { // NFD leaves ASCII as it is and it has no combining marks
+		return s
+	}
 	s = norm.NFD.String(s)
 	return strings.Map(func(r rune) rune {
 		if unicode.Is(unicode.Mn, r) {
@@ -116,7 +120,22 @@ func lowercase(s string) string {
 }
 
 // isWhitespace is the library's whitespace test: Unicode White_Space.
-func isWhitespace(r rune) bool { return unicode.Is(unicode.White_Space, r) }
+func isWhitespace(r rune) bool {
+	if r < utf8.RuneSelf { // ASCII fast path: the Unicode table lookups dominated tokenizing
+		return r == ' ' || (r >= '\t' && r <= '\r')
+	}
+	return unicode.Is(unicode.White_Space, r)
+}
+
+// isASCII reports whether s has no byte outside ASCII.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
 
 // isControl: categories Cc, Cf, Cs, Co and unassigned code points, except the
 // tab, newline and carriage return, which count as whitespace.
@@ -124,6 +143,9 @@ func isControl(r rune) bool {
 	switch r {
 	case '\t', '\n', '\r':
 		return false
+	}
+	if r < utf8.RuneSelf { // ASCII: only the C0 controls and DEL are Cc; the rest is L, N, P, S or Z
+		return r < ' ' || r == 0x7f
 	}
 	if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Cs, unicode.Co) {
 		return true
