@@ -36,6 +36,8 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from domainclf import gpufuse
+
 COPIED = ("tokenizer.json", "category_mapping.json", "ensemble.json")
 MS_DOMAIN = "com.microsoft"
 
@@ -213,9 +215,14 @@ def to_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
     return m.model
 
 
-def build(src: Path, out: Path, precision: str, emulate: bool = False) -> dict:
+def build(src: Path, out: Path, precision: str, emulate: bool = False, fused: bool = True) -> dict:
     model = onnx.load(str(src / "model.onnx"))
     model = dequantize(model, emulate)
+    if fused:
+        try:
+            gpufuse.fuse(model)
+        except gpufuse.FuseError as e:
+            raise GraphError(f"fusing: {e}") from e
     if precision == "fp16":
         model = to_fp16(model)
     model.producer_name, model.producer_version, model.doc_string = "domainclf.gpugraph", "1", ""
@@ -232,7 +239,7 @@ def build(src: Path, out: Path, precision: str, emulate: bool = False) -> dict:
             "derived_from": {"model.onnx": _sha256(src / "model.onnx"), "dir": src.name},
             "precision": f"{precision} (GPU graph: the shipped int8 graph's weights dequantized, "
                          f"{'activations quantized per text as on the CPU' if emulate else 'float activations'}, "
-                         "int64 inputs, float32 logits)",
+                         f"{'embedding and residual blocks fused, ' if fused else ''}int64 inputs, float32 logits)",
             "labels": srcinfo.get("labels"),
             "max_len": srcinfo.get("max_len"),
             "files": {f: _sha256(tmp / f) for f in ("model.onnx", "tokenizer.json", "category_mapping.json") if (tmp / f).is_file()},
@@ -254,9 +261,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--precision", choices=("fp16", "fp32"), default="fp16")
     ap.add_argument("--activations", choices=("float", "int8"), default="float",
                     help="int8: quantize activations per text as the CPU graph does (fake_quant)")
+    ap.add_argument("--fusion", choices=("on", "off"), default="on",
+                    help="on: fuse the embedding and residual blocks (gpufuse), fewer nodes per run")
     args = ap.parse_args(argv)
     try:
-        info = build(Path(args.src), Path(args.out), args.precision, args.activations == "int8")
+        info = build(Path(args.src), Path(args.out), args.precision, args.activations == "int8", args.fusion == "on")
     except GraphError as e:
         print(f"gpugraph: {e}", file=sys.stderr)
         return 1
