@@ -6,16 +6,7 @@
 # .gpucarry/ carried; test/bench/gpu/run.sh stages the parts.
 set -u
 LOADER_VARIANTS=${LOADER_VARIANTS:-}
-export PATH=$PWD/.gpucarry/zbin:$PATH LD_LIBRARY_PATH=$PWD/.gpucarry/zbin
-R=$PWD C=$PWD/.gpucarry G=/tmp/g
-mkdir -p $G/ort $G/m $OUT
-cat $G/p1 $C/p2 > $G/cuda90.zst && zstd -d -q -f $G/cuda90.zst -o $G/ort/libonnxruntime_providers_cuda.so || exit 1
-zstd -d -q -f $C/ort.zst -o $G/ort/libonnxruntime.so.1 && cp $C/shared.so $G/ort/libonnxruntime_providers_shared.so || exit 1
-for t in onnx; do zstd -d -q -f $G/$t.test.zst -o $G/$t.test 2>/dev/null || zstd -d -q -f $C/$t.test.zst -o $G/$t.test; chmod +x $G/$t.test; done
-sha256sum $G/ort/* > $OUT/sha.txt
-{ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader; lscpu | grep -E "Model name|^CPU\(s\)"
-  python3 -c "import onnx, onnxruntime; print('onnx', onnx.__version__, 'onnxruntime (python, graph build)', onnxruntime.__version__)"; } > $OUT/machine.txt
-export LD_LIBRARY_PATH=$G/ort:/usr/local/cuda/lib64:/usr/lib/x86_64-linux-gnu ONNXRUNTIME_LIB=$G/ort/libonnxruntime.so.1
+. test/bench/gpu/assemble.sh
 cd $C
 for v in q16:fp16:int8 g16:fp16:float q32:fp32:int8; do
   IFS=: read name prec act <<< "$v"

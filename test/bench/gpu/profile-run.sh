@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Issue 15, item 3 on the GPU device: where the GPU graph's time goes, and what the fused graph
+# (training/domainclf/gpufuse.py) changes. Run from the repository root with .gpucarry/ carried
+# (run.sh stages it). Every stage runs the graphs side by side in the same call:
+#   graphs      $GRAPHS ("name:precision:activations:fusion"), built as make model-gpu does
+#   agreement   TestCUDAModelAgreement (graph alone vs the CPU default, dev.jsonl) for $AGREE
+#               ("name" or "name:cuda_option=value")
+#   run         BenchmarkRun (the ONNX Runtime run alone, pre-tokenized), 1 and 2 concurrent runs
+#   encode      BenchmarkEncode (a batch's host tokenization alone)
+#   latency     BenchmarkLatency at 128 tokens (Classify: tokenization + run + softmax)
+#   throughput  BenchmarkThroughput with micro-batching ($WORKERS workers, batches <= $MAXBATCH)
+#   ncu         per-kernel GPU time of $NCU_GRAPH at batch 512 (Nsight Compute), summed by kernel
+#   profile     ONNX Runtime's profile of batch 1 summed by operator (profsum.py)
+#   variants    for each of $VARIANTS ("name:cuda_option=value;..."), on the first graph: the run at
+#               batch 1 and 512, Classify latency, and micro-batched throughput at 1,024 and 4,096 callers
+# Logs under $OUT: console.log holds everything printed.
+set -u
+GRAPHS=${GRAPHS:-g16:fp16:float:on g16u:fp16:float:off}
+AGREE=${AGREE:-g16}
+STAGES=${STAGES:-graphs agreement run encode latency throughput ncu profile}
+WORKERS=${WORKERS:-2} MAXBATCH=${MAXBATCH:-512} NCU_GRAPH=${NCU_GRAPH:-g16}
+. test/bench/gpu/assemble.sh
+T=$G/onnx.test D=$C/dev.jsonl M=""
+for g in $GRAPHS; do M="$M${M:+,}${g%%:*}=$G/m/${g%%:*}"; done
+names=$(for g in $GRAPHS; do printf '%s|' "${g%%:*}"; done); names="(${names%|})"
+bench() { BENCH_DEVICE=cuda BENCH_MODELS=$M timeout "$1" $T -test.run '^$' -test.bench "$2" "${@:3}" 2>&1 | grep -E "^Benchmark|FAIL|rror"; }
+cd $R/pkg/classifier/onnx
+for s in $STAGES; do
+  echo "=== $s"
+  case $s in
+  graphs) for g in $GRAPHS; do
+      IFS=: read name prec act fus <<< "$g"
+      (cd $R/training && python3 -m domainclf.gpugraph --src $R/models/domain-minilm --out $G/m/$name --precision $prec --activations $act --fusion $fus) 2>&1 | tee -a $OUT/graphs.log
+    done ;;
+  agreement) for v in $AGREE; do
+      name=${v%%:*} opt=; [ "$name" != "$v" ] && opt=${v#*:}
+      echo "--- $v"
+      BENCH_CUDA_OPTIONS=$opt SEMANTIC_EPP_TEST_CUDA=1 SEMANTIC_EPP_CUDA_MODEL=$G/m/$name SEMANTIC_EPP_CPU_MODEL=$R/models/domain-minilm SEMANTIC_EPP_PARITY_DATA=$D \
+        timeout 120 $T -test.run 'TestCUDAModelAgreement' -test.v 2>&1 | grep -E "agreement|rror"
+    done ;;
+  run) bench 300 "Run/$names/batch=(1|512|1024)\$/runners=(1|2)\$" -test.benchtime 1s ;;
+  encode) first=${GRAPHS%% *}; bench 60 "Encode/${first%%:*}/" -test.benchtime 1s ;;
+  latency) bench 120 "Latency/$names/tokens=128\$" -test.benchtime 2s ;;
+  throughput) for conc in 1024 4096; do
+      BENCH_WORKERS=$WORKERS BENCH_MAX_BATCH=$MAXBATCH BENCH_CONCURRENCY=$conc bench 120 "Throughput/$names/conc=$conc/batching=true" -test.benchtime 3s
+    done ;;
+  ncu) command -v ncu > /dev/null || { echo "no ncu"; continue; }
+    BENCH_DEVICE=cuda BENCH_MODELS=$NCU_GRAPH=$G/m/$NCU_GRAPH timeout 240 ncu --clock-control none --csv --metrics gpu__time_duration.sum \
+      $T -test.run '^$' -test.bench "Run/$NCU_GRAPH/batch=512\$/runners=1\$" -test.benchtime 4x > /tmp/ncu.csv 2> /tmp/ncu.err
+    python3 $R/test/bench/gpu/ncusum.py /tmp/ncu.csv 2>&1 | tee $OUT/ncu.txt || tail -5 /tmp/ncu.err ;;
+  profile) mkdir -p /tmp/prof && rm -f /tmp/prof/*
+    for g in $GRAPHS; do
+      BENCH_DEVICE=cuda BENCH_MODELS=$M BENCH_ORT_PROFILE=/tmp/prof/${g%%:*} timeout 60 $T -test.run '^$' -test.bench "Run/${g%%:*}/batch=1\$/runners=1\$" -test.benchtime 300x > /dev/null 2>&1
+    done
+    python3 $R/test/bench/gpu/profsum.py $(for g in $GRAPHS; do ls -S /tmp/prof/${g%%:*}_*.json | head -1; done) > $OUT/profsum.txt 2>&1
+    grep -E "runs|^  [A-Z]" $OUT/profsum.txt | head -60 ;;
+  variants) first=${GRAPHS%% *}; first=${first%%:*}
+    for v in $VARIANTS; do
+      name=${v%%:*} opt=${v#*:}
+      echo "--- $name ($opt)"
+      export BENCH_CUDA_OPTIONS=$opt
+      bench 120 "Run/$first/batch=(1|512)\$/runners=(1|2)\$" -test.benchtime 1s | sed "s/^/$name /"
+      bench 60 "Latency/$first/tokens=128\$" -test.benchtime 2s | sed "s/^/$name /"
+      for conc in 1024 4096; do
+        BENCH_WORKERS=$WORKERS BENCH_MAX_BATCH=$MAXBATCH BENCH_CONCURRENCY=$conc bench 60 "Throughput/$first/conc=$conc/batching=true" -test.benchtime 3s | sed "s/^/$name /"
+      done
+      unset BENCH_CUDA_OPTIONS
+    done ;;
+  esac
+done
