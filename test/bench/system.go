@@ -13,8 +13,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
-
-	"github.com/semantic-epp/semantic-epp/test/gateway"
 )
 
 // RepoPaths resolves the repository root and returns it with a function that
@@ -78,30 +76,4 @@ func StartRouter(ctx context.Context, root, config, logDir string) (*exec.Cmd, s
 		}
 	}
 	return cmd, addr, nil
-}
-
-// ServeGateway starts an Envoy-like gateway with cfg on a loopback port,
-// waits until its processors are reachable and returns its URL and a
-// function that stops it.
-func ServeGateway(ctx context.Context, cfg gateway.Config) (string, func(), error) {
-	gw, err := gateway.New(cfg)
-	if err != nil {
-		return "", nil, err
-	}
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = gw.WaitReady(wctx)
-	cancel()
-	if err != nil {
-		_ = gw.Close()
-		return "", nil, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		_ = gw.Close()
-		return "", nil, fmt.Errorf("gateway listener: %w", err)
-	}
-	gctx, gcancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	go func() { defer close(done); _ = gw.Serve(gctx, ln) }()
-	return "http://" + ln.Addr().String(), func() { gcancel(); <-done; _ = gw.Close() }, nil
 }

@@ -190,7 +190,7 @@ func startSystem(ctx context.Context, root string, o options, abs func(string) s
 		if name == TwoHop {
 			cfg.FirstHopAddress = routerAddr
 		}
-		url, stopGW, err := bench.ServeGateway(ctx, cfg)
+		url, stopGW, err := gateway.ServeLoopback(ctx, cfg)
 		if err != nil {
 			return sys, fmt.Errorf("%s gateway: %w", name, err)
 		}

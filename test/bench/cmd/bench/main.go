@@ -164,7 +164,7 @@ func startSystem(ctx context.Context, root, selectorConfig string) (*system, err
 		{bench.TwoHop, plain.Address(), routerAddr, []int{sys.router.Process.Pid, plain.PID()}},
 	} {
 		rec := &bench.Recorder{}
-		url, stopGW, err := bench.ServeGateway(ctx, gateway.Config{ExtProcAddress: t.extProc, ExtProcTLS: true, FirstHopAddress: t.first, AccessLog: rec.Log})
+		url, stopGW, err := gateway.ServeLoopback(ctx, gateway.Config{ExtProcAddress: t.extProc, ExtProcTLS: true, FirstHopAddress: t.first, AccessLog: rec.Log})
 		if err != nil {
 			return sys, err
 		}

@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/semantic-epp/semantic-epp/test/sandbox"
+	"github.com/semantic-epp/semantic-epp/test/scrape"
 	"github.com/semantic-epp/semantic-epp/test/soak"
 )
 
@@ -231,7 +232,7 @@ func classifierCounts(ctx context.Context, url string) map[string]float64 {
 			labels = []string{m.label}
 			key += "{" + m.label + "}"
 		}
-		if v, ok, err := soak.Metric(ctx, url, m.name, labels...); err == nil && ok {
+		if v, ok, err := scrape.Metric(ctx, url, m.name, labels...); err == nil && ok {
 			out[key] = v
 		}
 	}
