@@ -25,7 +25,7 @@ import (
 
 	"github.com/semantic-epp/semantic-epp/test/sandbox"
 	"github.com/semantic-epp/semantic-epp/test/scrape"
-	"github.com/semantic-epp/semantic-epp/test/soak"
+	"github.com/semantic-epp/semantic-epp/test/bench/soak"
 )
 
 type options struct {
