@@ -13,6 +13,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/semantic-epp/semantic-epp/test/sandbox"
 )
 
 // RepoPaths resolves the repository root and returns it with a function that
@@ -28,6 +30,41 @@ func RepoPaths(repo string) (string, func(string) string, error) {
 		}
 		return filepath.Join(root, p)
 	}, nil
+}
+
+// Processes is what a benchmark command started: the sandbox, the two-hop
+// router and further stop functions (gateways), for Close.
+type Processes struct {
+	Sandbox *sandbox.Sandbox
+	Router  *exec.Cmd
+	stops   []func()
+}
+
+// OnClose adds f to what Close runs; Close runs them in the reverse order.
+func (p *Processes) OnClose(f func()) { p.stops = append(p.stops, f) }
+
+// Close runs the OnClose functions, then stops the router and the sandbox.
+func (p *Processes) Close() {
+	for i := len(p.stops) - 1; i >= 0; i-- {
+		p.stops[i]()
+	}
+	StopRouter(p.Router)
+	if p.Sandbox != nil {
+		p.Sandbox.Stop()
+	}
+}
+
+// Workspace is RepoPaths that also creates the results folder out
+// (relative to the root unless absolute).
+func Workspace(repo, out string) (string, func(string) string, error) {
+	root, abs, err := RepoPaths(repo)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := os.MkdirAll(abs(out), 0o755); err != nil {
+		return "", nil, fmt.Errorf("results folder: %w", err)
+	}
+	return root, abs, nil
 }
 
 // StopRouter ends a router started by StartRouter and waits for it.
