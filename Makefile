@@ -22,7 +22,8 @@ test: deps $(TEST_DEPS) $(TEST_TARGETS) ## Run every test (unit, integration, e2
 
 # The fast suite: unit and in-process tests (no sandbox, no lint, no training).
 test-unit: deps-build onnxruntime ## Unit and in-process integration tests (about 2 minutes on a warm cache)
-	CGO_ENABLED=1 $(GO) test -count=1 $(GO_TEST_FLAGS) ./pkg/... ./cmd/... ./test/integration/ ./test/gateway/
+	CGO_ENABLED=1 $(GO) test -count=1 $(GO_TEST_FLAGS) ./pkg/... ./cmd/... ./test/integration/ ./test/gateway/ ./test/scrape/
+	cd $(BENCH_MODULE) && CGO_ENABLED=1 $(GO) test -count=1 $(GO_TEST_FLAGS) ./...
 
 help: ## List targets
 	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "%-22s %s\n", $$1, $$2}'

@@ -12,13 +12,14 @@ BENCH_ARGS ?=
 
 .PHONY: bench bench-bin semantic-router-bin
 
+# test/bench is its own Go module (BENCH_MODULE, mk/go.mk): its commands build from there.
 # bin/semantic-router: the two-hop first hop, built only for the benchmarks.
 semantic-router-bin: cgo-toolchain
-	CGO_ENABLED=1 $(GO) build -o $(BIN)/semantic-router ./test/bench/cmd/semantic-router
+	cd $(BENCH_MODULE) && CGO_ENABLED=1 $(GO) build -o $(BIN)/semantic-router ./cmd/semantic-router
 
 bench-bin: cgo-toolchain semantic-router-bin
 	@mkdir -p $(dir $(BENCH_BIN))
-	CGO_ENABLED=1 $(GO) build -o $(BENCH_BIN) ./test/bench/cmd/bench
+	cd $(BENCH_MODULE) && CGO_ENABLED=1 $(GO) build -o $(BENCH_BIN) ./cmd/bench
 
 bench: e2e-deps onnxruntime bench-bin ## System benchmark: plain vs one-hop vs two-hop (docs/benchmarks.md)
 	@test -f ../shared/data/domain/dev.jsonl || { echo "bench: ../shared/data/domain/dev.jsonl missing (the shared data set)"; exit 1; }
@@ -39,7 +40,7 @@ SAT_BENCH_ARGS ?=
 
 bench-saturation-bin: semantic-router-bin
 	@mkdir -p $(dir $(SAT_BENCH_BIN))
-	$(GO) build -o $(SAT_BENCH_BIN) ./test/bench/cmd/bench-saturation
+	cd $(BENCH_MODULE) && $(GO) build -o $(SAT_BENCH_BIN) ./cmd/bench-saturation
 
 bench-saturation: e2e-deps onnxruntime bench-saturation-bin ## Saturation benchmark: blind vs load-aware vs two-hop (docs/benchmarks.md)
 	@test -f ../shared/data/domain/dev.jsonl || { echo "bench-saturation: ../shared/data/domain/dev.jsonl missing (the shared data set)"; exit 1; }

@@ -1,4 +1,4 @@
-# Soak (issue 12, test/soak, docs/results/soak/).
+# Soak (issue 12, test/bench/soak and test/bench/cmd/soak, docs/results/soak/).
 #   make soak   the sandbox under the mixed workload (auto and explicit, chat and
 #               completions, streamed and not, 1 % malformed): a short closed-loop
 #               ramp measures the capacity, then 30 minutes at 70 % of it while the
@@ -15,7 +15,7 @@ SOAK_ARGS ?=
 
 soak-bin:
 	@mkdir -p $(dir $(SOAK_BIN))
-	$(GO) build -o $(SOAK_BIN) ./test/soak/cmd/soak
+	cd $(BENCH_MODULE) && $(GO) build -o $(SOAK_BIN) ./cmd/soak
 
 soak: e2e-deps onnxruntime soak-bin ## 30-minute soak at 70 % of the measured capacity (docs/results/soak/)
 	@test -f ../shared/data/domain/dev.jsonl || { echo "soak: ../shared/data/domain/dev.jsonl missing (the shared data set)"; exit 1; }

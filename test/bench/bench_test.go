@@ -1,10 +1,6 @@
 package bench
 
 import (
-	"context"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -95,25 +91,5 @@ func TestPromptsHaveTheRequestedSize(t *testing.T) {
 	}
 	if _, err := LoadTexts("/nonexistent.jsonl"); err == nil || !strings.Contains(err.Error(), "shared data") {
 		t.Errorf("missing data error %v should name the shared data set", err)
-	}
-}
-
-func TestHistogramSumCount(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = io.WriteString(w, `# HELP x
-semantic_epp_selector_classifier_duration_seconds_bucket{outcome="ok",le="0.01"} 3
-semantic_epp_selector_classifier_duration_seconds_sum{outcome="ok"} 0.25
-semantic_epp_selector_classifier_duration_seconds_count{outcome="ok"} 10
-semantic_epp_selector_classifier_duration_seconds_sum{outcome="timeout"} 2
-semantic_epp_selector_classifier_duration_seconds_count{outcome="timeout"} 1
-`)
-	}))
-	defer srv.Close()
-	sum, count, err := HistogramSumCount(context.Background(), srv.URL, ClassifierMetric, `outcome="ok"`)
-	if err != nil || sum != 0.25 || count != 10 {
-		t.Errorf("got %v %v %v, want 0.25 10", sum, count, err)
-	}
-	if _, _, err := HistogramSumCount(context.Background(), srv.URL+"/x\x00", ClassifierMetric, ""); err == nil {
-		t.Error("no error for a bad URL")
 	}
 }

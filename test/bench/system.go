@@ -14,7 +14,7 @@ import (
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/semantic-epp/semantic-epp/test/gateway"
+	"github.com/semantic-epp/semantic-epp/test/sandbox"
 )
 
 // RepoPaths resolves the repository root and returns it with a function that
@@ -30,6 +30,41 @@ func RepoPaths(repo string) (string, func(string) string, error) {
 		}
 		return filepath.Join(root, p)
 	}, nil
+}
+
+// Processes is what a benchmark command started: the sandbox, the two-hop
+// router and further stop functions (gateways), for Close.
+type Processes struct {
+	Sandbox *sandbox.Sandbox
+	Router  *exec.Cmd
+	stops   []func()
+}
+
+// OnClose adds f to what Close runs; Close runs them in the reverse order.
+func (p *Processes) OnClose(f func()) { p.stops = append(p.stops, f) }
+
+// Close runs the OnClose functions, then stops the router and the sandbox.
+func (p *Processes) Close() {
+	for i := len(p.stops) - 1; i >= 0; i-- {
+		p.stops[i]()
+	}
+	StopRouter(p.Router)
+	if p.Sandbox != nil {
+		p.Sandbox.Stop()
+	}
+}
+
+// Workspace is RepoPaths that also creates the results folder out
+// (relative to the root unless absolute).
+func Workspace(repo, out string) (string, func(string) string, error) {
+	root, abs, err := RepoPaths(repo)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := os.MkdirAll(abs(out), 0o755); err != nil {
+		return "", nil, fmt.Errorf("results folder: %w", err)
+	}
+	return root, abs, nil
 }
 
 // StopRouter ends a router started by StartRouter and waits for it.
@@ -78,30 +113,4 @@ func StartRouter(ctx context.Context, root, config, logDir string) (*exec.Cmd, s
 		}
 	}
 	return cmd, addr, nil
-}
-
-// ServeGateway starts an Envoy-like gateway with cfg on a loopback port,
-// waits until its processors are reachable and returns its URL and a
-// function that stops it.
-func ServeGateway(ctx context.Context, cfg gateway.Config) (string, func(), error) {
-	gw, err := gateway.New(cfg)
-	if err != nil {
-		return "", nil, err
-	}
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = gw.WaitReady(wctx)
-	cancel()
-	if err != nil {
-		_ = gw.Close()
-		return "", nil, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		_ = gw.Close()
-		return "", nil, fmt.Errorf("gateway listener: %w", err)
-	}
-	gctx, gcancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	go func() { defer close(done); _ = gw.Serve(gctx, ln) }()
-	return "http://" + ln.Addr().String(), func() { gcancel(); <-done; _ = gw.Close() }, nil
 }

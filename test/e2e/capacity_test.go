@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/semantic-epp/semantic-epp/test/bench"
 	"github.com/semantic-epp/semantic-epp/test/gateway"
 )
 
@@ -29,7 +28,7 @@ func TestLoadAwareFallback(t *testing.T) {
 		t.Fatalf("load-aware EPP: %v", err)
 	}
 	t.Cleanup(func() { _ = epp.Stop() })
-	gwURL, stopGW, err := bench.ServeGateway(ctx, gateway.Config{ExtProcAddress: epp.Address(), ExtProcTLS: true})
+	gwURL, stopGW, err := gateway.ServeLoopback(ctx, gateway.Config{ExtProcAddress: epp.Address(), ExtProcTLS: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/semantic-epp/semantic-epp/test/bench"
 	"github.com/semantic-epp/semantic-epp/test/gateway"
 	"github.com/semantic-epp/semantic-epp/test/sandbox"
 )
@@ -109,7 +108,7 @@ func TestDashboardQueries(t *testing.T) {
 		t.Fatalf("EPP for Prometheus: %v", err)
 	}
 	t.Cleanup(func() { _ = epp.Stop() })
-	gwURL, stopGW, err := bench.ServeGateway(ctx, gateway.Config{ExtProcAddress: epp.Address(), ExtProcTLS: true})
+	gwURL, stopGW, err := gateway.ServeLoopback(ctx, gateway.Config{ExtProcAddress: epp.Address(), ExtProcTLS: true})
 	if err != nil {
 		t.Fatal(err)
 	}

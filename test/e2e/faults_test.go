@@ -18,7 +18,7 @@ import (
 
 	"github.com/semantic-epp/semantic-epp/test/gateway"
 	"github.com/semantic-epp/semantic-epp/test/sandbox"
-	"github.com/semantic-epp/semantic-epp/test/soak"
+	"github.com/semantic-epp/semantic-epp/test/scrape"
 )
 
 // TestFaults injects faults into a sandbox of its own (so the suite's
@@ -120,7 +120,7 @@ func parallel(url string, bodies []string) []answer {
 
 func metric(t *testing.T, e *sandbox.EPP, name, label string) float64 {
 	t.Helper()
-	v, _, err := soak.Metric(context.Background(), fmt.Sprintf("http://127.0.0.1:%d/metrics", e.MetricsPort), name, label)
+	v, _, err := scrape.Metric(context.Background(), fmt.Sprintf("http://127.0.0.1:%d/metrics", e.MetricsPort), name, label)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,8 +13,8 @@ import (
 	"path/filepath"
 	"sort"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 )
@@ -64,10 +64,9 @@ func Kustomizations(root string) ([]string, error) {
 // (kustomize's default options: files only from inside each kustomization's
 // folder, no plugins) and returns the YAML stream.
 func RenderYAML(dir string) ([]byte, error) {
-	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	m, err := k.Run(filesys.MakeFsOnDisk(), dir)
+	m, err := build(dir)
 	if err != nil {
-		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
+		return nil, err
 	}
 	out, err := m.AsYaml()
 	if err != nil {
@@ -76,25 +75,12 @@ func RenderYAML(dir string) ([]byte, error) {
 	return out, nil
 }
 
-// Render builds the kustomization in dir and returns its objects.
-func Render(dir string) ([]*unstructured.Unstructured, error) {
+// build runs kustomize on dir with its default options.
+func build(dir string) (resmap.ResMap, error) {
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
 	m, err := k.Run(filesys.MakeFsOnDisk(), dir)
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
 	}
-	var objs []*unstructured.Unstructured
-	for _, r := range m.Resources() {
-		// Through JSON, so numbers are int64 as in objects read from the API.
-		b, err := r.MarshalJSON()
-		if err != nil {
-			return nil, fmt.Errorf("kustomize build %s: %s: %w", dir, r.CurId(), err)
-		}
-		u := &unstructured.Unstructured{}
-		if err := u.UnmarshalJSON(b); err != nil {
-			return nil, fmt.Errorf("kustomize build %s: %s: %w", dir, r.CurId(), err)
-		}
-		objs = append(objs, u)
-	}
-	return objs, nil
+	return m, nil
 }

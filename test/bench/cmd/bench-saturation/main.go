@@ -12,14 +12,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -79,43 +76,27 @@ func main() {
 	flag.IntVar(&o.fastReps, "llama-replicas", 2, "llama3-8b pods")
 	flag.Parse()
 	var err error
-	if o.rates, err = parseFloats(rates); err != nil {
+	if o.rates, err = bench.ParseFloats(rates); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-saturation:", err)
 		os.Exit(2)
 	}
 	ctrl.SetLogger(zap.New(zap.Level(zapcore.ErrorLevel)))
 	if err := run(o); err != nil {
-		fmt.Fprintln(os.Stderr, "bench-saturation:", err)
-		if errors.Is(err, sandbox.ErrNoNetns) {
-			os.Exit(2)
-		}
-		os.Exit(1)
+		bench.Fail("bench-saturation", err)
 	}
 }
 
 // system is everything the benchmark started.
 type system struct {
-	sb      *sandbox.Sandbox
-	router  *exec.Cmd
+	bench.Processes
 	urls    map[string]string // configuration -> gateway URL
 	skipped map[string]string // configuration -> why it was not run
-	stop    []func()
-}
-
-func (s *system) close() {
-	for i := len(s.stop) - 1; i >= 0; i-- {
-		s.stop[i]()
-	}
-	bench.StopRouter(s.router)
-	if s.sb != nil {
-		s.sb.Stop()
-	}
 }
 
 func run(o options) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	root, abs, err := bench.RepoPaths(o.repo)
+	root, abs, err := bench.Workspace(o.repo, o.out)
 	if err != nil {
 		return err
 	}
@@ -123,14 +104,11 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(abs(o.out), 0o755); err != nil {
-		return fmt.Errorf("results folder: %w", err)
-	}
 	started := time.Now().UTC()
 	fmt.Println("starting the sandbox (1 slow phi4-mini pod, 2 llama3-8b pods), the EPPs and the semantic router ...")
 	sys, err := startSystem(ctx, root, o, abs)
 	if sys != nil {
-		defer sys.close()
+		defer sys.Close()
 	}
 	if err != nil {
 		return err
@@ -159,7 +137,7 @@ func startSystem(ctx context.Context, root string, o options, abs func(string) s
 	if err != nil {
 		return nil, err
 	}
-	sys.sb = sb
+	sys.Sandbox = sb
 	plain, err := sb.StartExtraEPP(ctx, "test/bench/config/plain.yaml", "epp-plain.log", eppArgs)
 	if err != nil {
 		return sys, fmt.Errorf("plain EPP: %w", err)
@@ -177,7 +155,7 @@ func startSystem(ctx context.Context, root string, o options, abs func(string) s
 		fmt.Printf("SKIPPING %s: %s\n", LoadAware, why)
 	}
 	cmd, routerAddr, err := bench.StartRouter(ctx, root, o.blindConfig, sb.LogDir())
-	sys.router = cmd
+	sys.Router = cmd
 	if err != nil {
 		return sys, err
 	}
@@ -190,24 +168,12 @@ func startSystem(ctx context.Context, root string, o options, abs func(string) s
 		if name == TwoHop {
 			cfg.FirstHopAddress = routerAddr
 		}
-		url, stopGW, err := bench.ServeGateway(ctx, cfg)
+		url, stopGW, err := gateway.ServeLoopback(ctx, cfg)
 		if err != nil {
 			return sys, fmt.Errorf("%s gateway: %w", name, err)
 		}
-		sys.stop = append(sys.stop, stopGW)
+		sys.OnClose(stopGW)
 		sys.urls[name] = url
 	}
 	return sys, nil
-}
-
-func parseFloats(s string) ([]float64, error) {
-	var out []float64
-	for _, f := range strings.Split(s, ",") {
-		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
-		if err != nil || v <= 0 {
-			return nil, fmt.Errorf("%q: want positive numbers separated by commas", s)
-		}
-		out = append(out, v)
-	}
-	return out, nil
 }

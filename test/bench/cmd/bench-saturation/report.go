@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"image/color"
 	"os"
@@ -73,10 +72,10 @@ func (r *runner) summary() summary {
 
 func (r *runner) write(outDir, doc string, abs func(string) string) error {
 	sum := r.summary()
-	if err := writeJSON(filepath.Join(outDir, "summary.json"), sum); err != nil {
+	if err := bench.WriteJSON(filepath.Join(outDir, "summary.json"), sum); err != nil {
 		return err
 	}
-	if err := writeJSON(filepath.Join(outDir, "raw.json"), map[string]any{"options": r.optionsMap(), "cells": r.sortedCells()}); err != nil {
+	if err := bench.WriteJSON(filepath.Join(outDir, "raw.json"), map[string]any{"options": r.optionsMap(), "cells": r.sortedCells()}); err != nil {
 		return err
 	}
 	if err := r.writeCSV(filepath.Join(outDir, "results.csv")); err != nil {
@@ -97,7 +96,7 @@ func (r *runner) write(outDir, doc string, abs func(string) string) error {
 	if err != nil {
 		return fmt.Errorf("results path: %w", err)
 	}
-	return replaceSection(abs(doc), "## Saturation benchmark: load-aware model selection (issue 11)\n\n"+
+	return bench.ReplaceSection(abs(doc), docStart, docEnd, "## Saturation benchmark: load-aware model selection (issue 11)\n\n"+
 		fmt.Sprintf("Written by `make bench-saturation` (run %s): one slow phi4-mini pod, two llama3-8b pods, %.0f %% of the streaming `auto` requests prefer phi4-mini, loads %v req/s, TTFT SLO %s. "+
 			"Configurations, per-load table (goodput, TTFT p50/p99, errors, moved share) and raw data: [%s/report.md](%s/report.md).\n\n",
 			sum.Started, 100*r.o.mathShare, r.o.rates, r.o.slo, rel, rel)+
@@ -235,39 +234,6 @@ func (r *runner) plot(path string) error {
 	good.Draw(canvases[0][0])
 	ttft.Draw(canvases[0][1])
 	return savePNG(img, path)
-}
-
-func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
-}
-
-// replaceSection puts section between the markers of path (appending them
-// at the end the first time); the rest of the file is left alone.
-func replaceSection(path, section string) error {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", path, err)
-	}
-	s := string(raw)
-	block := docStart + "\n" + section + docEnd + "\n"
-	i, j := strings.Index(s, docStart), strings.Index(s, docEnd)
-	if i >= 0 && j > i {
-		s = s[:i] + block + strings.TrimPrefix(s[j+len(docEnd):], "\n")
-	} else {
-		s = strings.TrimRight(s, "\n") + "\n\n" + block
-	}
-	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	fmt.Printf("updated %s\n", path)
-	return nil
 }
 
 func f1(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }

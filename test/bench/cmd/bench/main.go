@@ -9,14 +9,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -57,8 +53,8 @@ func main() {
 	flag.Float64Var(&o.soakRate, "soak-rate", 20, "offered load of the soak (requests/s)")
 	flag.Parse()
 	var err error
-	if o.sizes, err = parseInts(sizes); err == nil {
-		o.rates, err = parseFloats(rates)
+	if o.sizes, err = bench.ParseInts(sizes); err == nil {
+		o.rates, err = bench.ParseFloats(rates)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -66,37 +62,21 @@ func main() {
 	}
 	ctrl.SetLogger(zap.New(zap.Level(zapcore.ErrorLevel)))
 	if err := run(o); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		if errors.Is(err, sandbox.ErrNoNetns) {
-			os.Exit(2)
-		}
-		os.Exit(1)
+		bench.Fail("bench", err)
 	}
 }
 
 // system is everything the benchmark started.
 type system struct {
-	sb      *sandbox.Sandbox
-	router  *exec.Cmd
+	bench.Processes
 	targets map[string]*bench.Target
 	metrics map[string]string // configuration -> EPP metrics URL (selector configurations)
-	stop    []func()
-}
-
-func (s *system) close() {
-	for i := len(s.stop) - 1; i >= 0; i-- {
-		s.stop[i]()
-	}
-	bench.StopRouter(s.router)
-	if s.sb != nil {
-		s.sb.Stop()
-	}
 }
 
 func run(o options) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	root, abs, err := bench.RepoPaths(o.repo)
+	root, abs, err := bench.Workspace(o.repo, o.out)
 	if err != nil {
 		return err
 	}
@@ -104,14 +84,11 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(abs(o.out), 0o755); err != nil {
-		return fmt.Errorf("results folder: %w", err)
-	}
 	started := time.Now().UTC()
 	fmt.Println("starting the sandbox, three EPPs and the semantic router ...")
 	sys, err := startSystem(ctx, root, o.selectorConfig)
 	if sys != nil {
-		defer sys.close()
+		defer sys.Close()
 	}
 	if err != nil {
 		return err
@@ -139,7 +116,7 @@ func startSystem(ctx context.Context, root, selectorConfig string) (*system, err
 	if err != nil {
 		return nil, err
 	}
-	sys.sb = sb
+	sys.Sandbox = sb
 	plain, err := sb.StartExtraEPP(ctx, "test/bench/config/plain.yaml", "epp-plain.log", eppArgs)
 	if err != nil {
 		return sys, fmt.Errorf("plain EPP: %w", err)
@@ -161,14 +138,14 @@ func startSystem(ctx context.Context, root, selectorConfig string) (*system, err
 		{bench.Plain, plain.Address(), "", []int{plain.PID()}},
 		{bench.OneHop, sb.EPP.Address(), "", []int{sb.EPP.PID()}},
 		{bench.OneHopLinear, linear.Address(), "", []int{linear.PID()}},
-		{bench.TwoHop, plain.Address(), routerAddr, []int{sys.router.Process.Pid, plain.PID()}},
+		{bench.TwoHop, plain.Address(), routerAddr, []int{sys.Router.Process.Pid, plain.PID()}},
 	} {
 		rec := &bench.Recorder{}
-		url, stopGW, err := bench.ServeGateway(ctx, gateway.Config{ExtProcAddress: t.extProc, ExtProcTLS: true, FirstHopAddress: t.first, AccessLog: rec.Log})
+		url, stopGW, err := gateway.ServeLoopback(ctx, gateway.Config{ExtProcAddress: t.extProc, ExtProcTLS: true, FirstHopAddress: t.first, AccessLog: rec.Log})
 		if err != nil {
 			return sys, err
 		}
-		sys.stop = append(sys.stop, stopGW)
+		sys.OnClose(stopGW)
 		sys.targets[t.name] = &bench.Target{Name: t.name, URL: url, Rec: rec, PIDs: t.pids}
 	}
 	return sys, nil
@@ -177,31 +154,6 @@ func startSystem(ctx context.Context, root, selectorConfig string) (*system, err
 // startRouter starts bin/semantic-router with the one-hop EPP's config.
 func (s *system) startRouter(ctx context.Context, root, config, logDir string) (string, error) {
 	cmd, addr, err := bench.StartRouter(ctx, root, config, logDir)
-	s.router = cmd
+	s.Router = cmd
 	return addr, err
-}
-
-func parseInts(s string) ([]int, error) {
-	fs, err := parseFloats(s)
-	out := make([]int, len(fs))
-	for i, f := range fs {
-		out[i] = int(f)
-	}
-	return out, err
-}
-
-func parseFloats(s string) ([]float64, error) {
-	var out []float64
-	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		v, err := strconv.ParseFloat(f, 64)
-		if err != nil || v <= 0 {
-			return nil, fmt.Errorf("%q: want positive numbers separated by commas", s)
-		}
-		out = append(out, v)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%q: empty list", s)
-	}
-	return out, nil
 }

@@ -43,29 +43,7 @@ func (r *runner) write(outDir, doc string, abs func(string) string) error {
 	if doc == "" {
 		return nil
 	}
-	return replaceSection(abs(doc), section)
-}
-
-// replaceSection puts section between the markers of path (appending
-// them at the end the first time); the rest of the file is left alone.
-func replaceSection(path, section string) error {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", path, err)
-	}
-	s := string(raw)
-	block := docStart + "\n" + section + docEnd + "\n"
-	i, j := strings.Index(s, docStart), strings.Index(s, docEnd)
-	if i >= 0 && j > i {
-		s = s[:i] + block + strings.TrimPrefix(s[j+len(docEnd):], "\n")
-	} else {
-		s = strings.TrimRight(s, "\n") + "\n\n" + block
-	}
-	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	fmt.Printf("updated %s\n", path)
-	return nil
+	return bench.ReplaceSection(abs(doc), docStart, docEnd, section)
 }
 
 func (r *runner) writeCSVs(dir string) error {

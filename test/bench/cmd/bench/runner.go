@@ -11,6 +11,7 @@ import (
 	"github.com/semantic-epp/semantic-epp/pkg/classifier"
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/loader"
 	"github.com/semantic-epp/semantic-epp/test/bench"
+	"github.com/semantic-epp/semantic-epp/test/scrape"
 )
 
 // Request kinds: an explicit model, `auto` with a prompt never seen
@@ -273,7 +274,7 @@ func (r *runner) latency(ctx context.Context) error {
 func (r *runner) classifierHistograms(ctx context.Context) (map[string][2]float64, error) {
 	out := map[string][2]float64{}
 	for cfg, url := range r.sys.metrics {
-		sum, count, err := bench.HistogramSumCount(ctx, url, bench.ClassifierMetric, `outcome="ok"`)
+		sum, count, err := scrape.HistogramSumCount(ctx, url, bench.ClassifierMetric, `outcome="ok"`)
 		if err != nil {
 			return nil, fmt.Errorf("%s classifier metrics: %w", cfg, err)
 		}

@@ -117,7 +117,7 @@ func (r *Report) Markdown() string {
 		verdict = "**failed**: " + strings.Join(f, "; ")
 	}
 	p("# Soak: %s at %.0f %% of the measured capacity\n\n", r.Duration, 100*r.Load)
-	p("Written by `test/soak/cmd/soak` (`make soak`); do not edit by hand. Run %s UTC, %s of soak, verdict %s.\n\n",
+	p("Written by `test/bench/cmd/soak` (`make soak`); do not edit by hand. Run %s UTC, %s of soak, verdict %s.\n\n",
 		r.Started.Format("2006-01-02 15:04"), r.Elapsed.Round(time.Second), verdict)
 	p("Command: `%s`. Machine: load average %s at the start, %s at the end (2 cores, shared with other work).\n\n",
 		r.Command, r.LoadAvgStart, r.LoadAvgEnd)

@@ -5,11 +5,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/semantic-epp/semantic-epp/test/scrape"
 )
 
 // Sample is one look at the EPP process.
@@ -38,52 +39,6 @@ func RSS(pid int) (int64, error) {
 	return 0, fmt.Errorf("process %d: no VmRSS", pid)
 }
 
-// Metric scrapes a Prometheus text endpoint and returns the sum of the
-// samples of one metric name whose label set contains every part of
-// labels (e.g. `reason="timeout"`); found is false when no sample matched.
-func Metric(ctx context.Context, url, name string, labels ...string) (v float64, found bool, err error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0, false, fmt.Errorf("metrics request: %w", err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, false, fmt.Errorf("scraping %s: %w", url, err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode != http.StatusOK {
-		return 0, false, fmt.Errorf("scraping %s: status %d", url, resp.StatusCode)
-	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-lines:
-	for sc.Scan() {
-		line := sc.Text()
-		rest, ok := strings.CutPrefix(line, name)
-		if !ok || (rest != "" && rest[0] != ' ' && rest[0] != '{') {
-			continue
-		}
-		for _, l := range labels {
-			if !strings.Contains(rest, l) {
-				continue lines
-			}
-		}
-		i := strings.LastIndexByte(rest, ' ')
-		x, err := strconv.ParseFloat(rest[i+1:], 64)
-		if err != nil {
-			return 0, false, fmt.Errorf("%s: bad sample %q", url, line)
-		}
-		v += x
-		found = true
-	}
-	if err := sc.Err(); err != nil {
-		return 0, false, fmt.Errorf("reading %s: %w", url, err)
-	}
-	return v, found, nil
-}
-
 // TakeSample reads the EPP's RSS and goroutine count.
 func TakeSample(ctx context.Context, pid int, metricsURL string, at time.Duration) (Sample, error) {
 	s := Sample{At: at}
@@ -91,7 +46,7 @@ func TakeSample(ctx context.Context, pid int, metricsURL string, at time.Duratio
 	if s.RSSBytes, err = RSS(pid); err != nil {
 		return s, err
 	}
-	g, ok, err := Metric(ctx, metricsURL, "go_goroutines")
+	g, ok, err := scrape.Metric(ctx, metricsURL, "go_goroutines")
 	if err != nil {
 		return s, err
 	}

@@ -23,8 +23,10 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/semantic-epp/semantic-epp/test/bench"
+	"github.com/semantic-epp/semantic-epp/test/bench/soak"
 	"github.com/semantic-epp/semantic-epp/test/sandbox"
-	"github.com/semantic-epp/semantic-epp/test/soak"
+	"github.com/semantic-epp/semantic-epp/test/scrape"
 )
 
 type options struct {
@@ -67,11 +69,7 @@ func main() {
 	defer stop()
 	rep, err := run(ctx, o)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "soak:", err)
-		if errors.Is(err, sandbox.ErrNoNetns) {
-			os.Exit(2)
-		}
-		os.Exit(1)
+		bench.Fail("soak", err)
 	}
 	if fails := rep.Failures(); len(fails) > 0 {
 		fmt.Fprintln(os.Stderr, "soak FAILED:\n  "+strings.Join(fails, "\n  "))
@@ -80,21 +78,17 @@ func main() {
 	fmt.Println("soak passed")
 }
 
-func abs(repo, p string) string {
-	if filepath.IsAbs(p) {
-		return p
-	}
-	return filepath.Join(repo, p)
-}
-
 func run(ctx context.Context, o options) (*soak.Report, error) {
-	repo, err := filepath.Abs(o.repo)
+	repo, abs, err := bench.RepoPaths(o.repo)
 	if err != nil {
 		return nil, err
 	}
-	texts, err := soak.LoadTexts(abs(repo, o.texts))
+	texts, err := bench.LoadTexts(abs(o.texts))
 	if err != nil {
 		return nil, err
+	}
+	for i, t := range texts {
+		texts[i] = strings.TrimSpace(t)
 	}
 	rep := &soak.Report{
 		Command: strings.Join(os.Args, " "), Started: time.Now().UTC(), LoadAvgStart: soak.LoadAvg(),
@@ -194,7 +188,7 @@ func run(ctx context.Context, o options) (*soak.Report, error) {
 	rep.Elapsed = time.Since(soakStart)
 	rep.LoadAvgEnd = soak.LoadAvg()
 	rep.Classifier = classifierCounts(ctx, metricsURL)
-	dir := abs(repo, o.out)
+	dir := abs(o.out)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -231,7 +225,7 @@ func classifierCounts(ctx context.Context, url string) map[string]float64 {
 			labels = []string{m.label}
 			key += "{" + m.label + "}"
 		}
-		if v, ok, err := soak.Metric(ctx, url, m.name, labels...); err == nil && ok {
+		if v, ok, err := scrape.Metric(ctx, url, m.name, labels...); err == nil && ok {
 			out[key] = v
 		}
 	}

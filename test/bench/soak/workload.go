@@ -8,12 +8,9 @@
 package soak
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"strings"
 )
 
 // Kind says what a request is and so what answer is expected of it.
@@ -106,34 +103,4 @@ func (m *Mix) Next() Request {
 	}
 	r.Body, _ = json.Marshal(body)
 	return r
-}
-
-// LoadTexts reads the "text" field of each line of a JSONL file.
-func LoadTexts(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("prompt texts (the shared data set): %w", err)
-	}
-	defer func() { _ = f.Close() }()
-	var out []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc.Scan() {
-		var rec struct {
-			Text string `json:"text"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		if t := strings.TrimSpace(rec.Text); t != "" {
-			out = append(out, t)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no texts", path)
-	}
-	return out, nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 )
@@ -118,31 +117,5 @@ func TestClientChecksAnswers(t *testing.T) {
 				t.Errorf("outcome %+v, want ok %v and a latency", o, tc.ok)
 			}
 		})
-	}
-}
-
-func TestMetric(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprint(w, strings.Join([]string{
-			"# HELP go_goroutines x", "go_goroutines 42",
-			`x_total{reason="a"} 1`, `x_total{reason="b"} 2`, `x_total_other 9`,
-		}, "\n"))
-	}))
-	defer srv.Close()
-	for _, tc := range []struct {
-		name, label string
-		want        float64
-		found       bool
-	}{
-		{"go_goroutines", "", 42, true}, {"x_total", "", 3, true}, {"x_total", `reason="b"`, 2, true}, {"missing", "", 0, false},
-	} {
-		var labels []string
-		if tc.label != "" {
-			labels = []string{tc.label}
-		}
-		v, found, err := Metric(context.Background(), srv.URL, tc.name, labels...)
-		if err != nil || v != tc.want || found != tc.found {
-			t.Errorf("%s %s = %v %v %v, want %v %v", tc.name, tc.label, v, found, err, tc.want, tc.found)
-		}
 	}
 }
