@@ -12,28 +12,163 @@ import (
 // "pre_tokenizer" section; none means the whole text is one piece.
 func newPreTokenizer(raw json.RawMessage) (preTokenizer, error) {
 	if isNull(raw) {
-		return func(s string, fn func(string)) {
+		return func(s string, _ bool, fn func(string)) {
 			if s != "" {
 				fn(s)
 			}
 		}, nil
 	}
 	var p struct {
-		Type           string `json:"type"`
-		AddPrefixSpace bool   `json:"add_prefix_space"`
-		UseRegex       *bool  `json:"use_regex"`
+		Type           string   `json:"type"`
+		AddPrefixSpace *bool    `json:"add_prefix_space"`
+		UseRegex       *bool    `json:"use_regex"`
+		Replacement    string   `json:"replacement"`
+		PrependScheme  string   `json:"prepend_scheme"`
+		Split          *bool    `json:"split"`
+		Pattern        *pattern `json:"pattern"`
+		Behavior       string   `json:"behavior"`
+		Invert         bool     `json:"invert"`
 	}
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return nil, fmt.Errorf("parsing: %w", err)
 	}
 	switch p.Type {
 	case "BertPreTokenizer":
-		return bertSplit, nil
+		return func(s string, _ bool, fn func(string)) { bertSplit(s, fn) }, nil
 	case "ByteLevel":
 		useRegex := p.UseRegex == nil || *p.UseRegex
-		return byteLevel(p.AddPrefixSpace, useRegex), nil
+		return byteLevel(p.AddPrefixSpace != nil && *p.AddPrefixSpace, useRegex), nil
+	case "Metaspace":
+		return newMetaspace(p.Replacement, p.PrependScheme, p.AddPrefixSpace, p.Split == nil || *p.Split)
+	case "Split":
+		lit, err := p.Pattern.literal()
+		if err != nil {
+			return nil, fmt.Errorf("Split: %w", err)
+		}
+		if p.Invert {
+			return nil, fmt.Errorf("Split: invert is not supported")
+		}
+		b, ok := splitBehaviors[p.Behavior]
+		if !ok {
+			return nil, fmt.Errorf("Split: behavior %q is not one of Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous", p.Behavior)
+		}
+		return func(s string, _ bool, fn func(string)) { splitOn(s, lit, b, fn) }, nil
 	default:
 		return nil, fmt.Errorf("type %q is not supported", p.Type)
+	}
+}
+
+// newMetaspace is SentencePiece's pre-tokenizer: spaces become the
+// replacement character (▁), which is put in front of the text (always, on
+// the text's first segment only, or never), and, with split, each ▁ starts
+// a new piece. Files older than prepend_scheme say add_prefix_space.
+func newMetaspace(replacement, scheme string, addPrefixSpace *bool, split bool) (preTokenizer, error) {
+	if utf8.RuneCountInString(replacement) != 1 {
+		return nil, fmt.Errorf("Metaspace: replacement %q is not one character", replacement)
+	}
+	if scheme == "" {
+		scheme = "always"
+		if addPrefixSpace != nil && !*addPrefixSpace {
+			scheme = "never"
+		}
+	}
+	if scheme != "always" && scheme != "first" && scheme != "never" {
+		return nil, fmt.Errorf("Metaspace: prepend_scheme %q is not always, first or never", scheme)
+	}
+	return func(s string, first bool, fn func(string)) {
+		s = strings.ReplaceAll(s, " ", replacement)
+		if (scheme == "always" || (scheme == "first" && first)) && !strings.HasPrefix(s, replacement) {
+			s = replacement + s
+		}
+		if !split {
+			if s != "" {
+				fn(s)
+			}
+			return
+		}
+		splitOn(s, replacement, mergedWithNext, fn)
+	}, nil
+}
+
+// splitBehavior is what Split does with the matches of its pattern.
+type splitBehavior int
+
+const (
+	removed splitBehavior = iota
+	isolated
+	mergedWithPrevious
+	mergedWithNext
+	contiguous
+)
+
+var splitBehaviors = map[string]splitBehavior{
+	"Removed": removed, "Isolated": isolated, "MergedWithPrevious": mergedWithPrevious,
+	"MergedWithNext": mergedWithNext, "Contiguous": contiguous,
+}
+
+// splitOn splits s at the non-overlapping occurrences of lit as the
+// library does: the text is cut into match and non-match spans, the
+// behavior joins or drops them, and empty pieces are dropped.
+func splitOn(s, lit string, b splitBehavior, fn func(string)) {
+	type span struct {
+		start, end int
+		match      bool
+	}
+	var spans []span
+	for prev := 0; prev < len(s); {
+		j := strings.Index(s[prev:], lit)
+		if j < 0 {
+			spans = append(spans, span{prev, len(s), false})
+			break
+		}
+		if j > 0 {
+			spans = append(spans, span{prev, prev + j, false})
+		}
+		spans = append(spans, span{prev + j, prev + j + len(lit), true})
+		prev += j + len(lit)
+	}
+	var out []span
+	prevMatch := false
+	switch b {
+	case removed:
+		for _, sp := range spans {
+			if !sp.match {
+				out = append(out, sp)
+			}
+		}
+	case isolated:
+		out = spans
+	case mergedWithPrevious, contiguous:
+		for _, sp := range spans {
+			join := sp.match && !prevMatch
+			if b == contiguous {
+				join = sp.match == prevMatch
+			}
+			if join && len(out) > 0 {
+				out[len(out)-1].end = sp.end
+			} else {
+				out = append(out, sp)
+			}
+			prevMatch = sp.match
+		}
+	case mergedWithNext:
+		for i := len(spans) - 1; i >= 0; i-- {
+			sp := spans[i]
+			if sp.match && !prevMatch && len(out) > 0 {
+				out[len(out)-1].start = sp.start
+			} else {
+				out = append(out, sp)
+			}
+			prevMatch = sp.match
+		}
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+	}
+	for _, sp := range out {
+		if sp.end > sp.start {
+			fn(s[sp.start:sp.end])
+		}
 	}
 }
 
@@ -68,7 +203,7 @@ func bertSplit(s string, fn func(string)) {
 // byteLevel is GPT-2's pre-tokenizer: optional prefix space, the GPT-2 split
 // pattern, then every byte mapped to a printable character.
 func byteLevel(addPrefixSpace, useRegex bool) preTokenizer {
-	return func(s string, fn func(string)) {
+	return func(s string, _ bool, fn func(string)) {
 		if addPrefixSpace && !strings.HasPrefix(s, " ") {
 			s = " " + s
 		}
