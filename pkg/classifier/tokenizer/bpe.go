@@ -1,7 +1,6 @@
 package tokenizer
 
 import (
-	"container/heap"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -205,20 +204,20 @@ func (b *bpe) encode(dst []int32, piece string) []int32 {
 		syms[i] = sym{id: id, prev: i - 1, next: i + 1}
 	}
 	syms[len(syms)-1].next = -1
-	h := &pairHeap{}
+	h := make(pairHeap, 0, len(syms))
 	push := func(l int) {
 		if l < 0 || syms[l].next < 0 {
 			return
 		}
 		if m, ok := b.merges[[2]int32{syms[l].id, syms[syms[l].next].id}]; ok {
-			heap.Push(h, pair{rank: m.rank, left: l, id: m.id})
+			h.push(pair{rank: m.rank, left: l, id: m.id})
 		}
 	}
 	for i := range syms {
 		push(i)
 	}
-	for h.Len() > 0 {
-		p := heap.Pop(h).(pair)
+	for len(h) > 0 {
+		p := h.pop()
 		l := &syms[p.left]
 		if l.gone || l.next < 0 {
 			continue
@@ -248,21 +247,51 @@ type pair struct {
 	id         int32
 }
 
-// pairHeap orders candidate merges by rank, then position.
+// pairHeap is a binary min-heap of candidate merges by rank, then
+// position; typed, so that a push does not allocate as container/heap's
+// interface does.
 type pairHeap []pair
 
-func (h pairHeap) Len() int { return len(h) }
-func (h pairHeap) Less(i, j int) bool {
-	if h[i].rank != h[j].rank {
-		return h[i].rank < h[j].rank
+func (p pair) less(q pair) bool {
+	if p.rank != q.rank {
+		return p.rank < q.rank
 	}
-	return h[i].left < h[j].left
+	return p.left < q.left
 }
-func (h pairHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *pairHeap) Push(x any)   { *h = append(*h, x.(pair)) }
-func (h *pairHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+
+func (h *pairHeap) push(p pair) {
+	*h = append(*h, p)
+	a := *h
+	for i := len(a) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !a[i].less(a[parent]) {
+			break
+		}
+		a[i], a[parent] = a[parent], a[i]
+		i = parent
+	}
+}
+
+func (h *pairHeap) pop() pair {
+	a := *h
+	top := a[0]
+	n := len(a) - 1
+	a[0] = a[n]
+	a = a[:n]
+	for i := 0; ; {
+		l, r, least := 2*i+1, 2*i+2, i
+		if l < n && a[l].less(a[least]) {
+			least = l
+		}
+		if r < n && a[r].less(a[least]) {
+			least = r
+		}
+		if least == i {
+			break
+		}
+		a[i], a[least] = a[least], a[i]
+		i = least
+	}
+	*h = a
+	return top
 }

@@ -197,7 +197,7 @@ func TestLoadErrors(t *testing.T) {
 
 func BenchmarkTokenize(b *testing.B) {
 	text := strings.Repeat("A 45-year-old man presents with chest pain radiating to the left arm. ", 8)
-	for _, dir := range []string{"wordpiece", "bpe"} {
+	for _, dir := range []string{"wordpiece", "bpe", "bytefallback", "metaspace"} {
 		tk := loadTestTokenizer(b, dir)
 		b.Run(dir, func(b *testing.B) {
 			b.SetBytes(int64(len(text)))

@@ -59,6 +59,7 @@ TEXTS = [
     ("metaspace_literal", "text with \u2581 literal \u2581\u2581 markers\u2581"),
     ("byte_tokens_literal", "<0x41> <0xE2> <unk> <bos> <eos> <pad>"),
     ("rare_unicode", "\U0001F9EC\U0001FAE0 \u16A0\u16C7 \uA9C1 \U00010348 z\u0308\u0301"),
+    ("special_first", "<bos>hello <eos> world [CLS]x<s> y"),
     ("mixed_unknown", "caf\u00e9\x07\u00e9\u00e9\x07 \u4e2d\u6587\x1b\u00e8"),
 ]
 
