@@ -24,6 +24,10 @@ type bpe struct {
 	byteFallback bool
 	byteIDs      [256]int32 // id of <0xXX>; -1 when the vocab lacks it
 	top          int
+	// cutAtMark: no token holds ▁ after another character, so a piece can
+	// be cut before every ▁ that follows a non-▁ without changing its ids
+	// (see wordStarts).
+	cutAtMark bool
 
 	mu    sync.RWMutex
 	cache map[string][]int32 // piece → ids; bounded, cleared when full
@@ -75,6 +79,7 @@ func newBPE(raw json.RawMessage) (*bpe, error) {
 			b.byteIDs[i] = id
 		}
 	}
+	b.cutAtMark = cutsAtMark(m.Vocab)
 	if m.UnkToken != nil {
 		id, ok := m.Vocab[*m.UnkToken]
 		if !ok {
@@ -120,7 +125,51 @@ func parseMerge(r json.RawMessage) ([2]string, error) {
 
 func (b *bpe) maxID() int { return b.top }
 
+// spaceMark is SentencePiece's visible space, U+2581.
+const spaceMark = "\u2581"
+
+// cutsAtMark reports whether the vocab has ▁ and no token in which ▁
+// follows another character (byte and unknown tokens included). Then no
+// merge can join a symbol to a ▁ on its right, and a piece's ids are those
+// of its parts cut before each such ▁: what lets a SentencePiece-style
+// tokenizer without a pre-tokenizer split (Gemma's: the whole text is one
+// piece) encode a long text in parts, in bounded memory and through the
+// cache.
+func cutsAtMark(vocab map[string]int32) bool {
+	if _, ok := vocab[spaceMark]; !ok {
+		return false
+	}
+	for tok := range vocab {
+		if strings.Contains(strings.TrimLeft(tok, spaceMark), spaceMark) {
+			return false
+		}
+	}
+	return true
+}
+
+// appendIDs appends the ids of piece, cut before each ▁ that follows
+// another character when the vocab allows it (cutsAtMark).
 func (b *bpe) appendIDs(dst []int32, piece string) []int32 {
+	if !b.cutAtMark || len(piece) <= 64 {
+		return b.appendPiece(dst, piece)
+	}
+	start := 0
+	for i := 1; i < len(piece); {
+		j := strings.Index(piece[i:], spaceMark)
+		if j < 0 {
+			break
+		}
+		at := i + j
+		if !strings.HasSuffix(piece[:at], spaceMark) {
+			dst = b.appendPiece(dst, piece[start:at])
+			start = at
+		}
+		i = at + len(spaceMark)
+	}
+	return b.appendPiece(dst, piece[start:])
+}
+
+func (b *bpe) appendPiece(dst []int32, piece string) []int32 {
 	b.mu.RLock()
 	ids, ok := b.cache[piece]
 	b.mu.RUnlock()

@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"testing/fstest"
 )
@@ -66,5 +67,33 @@ func TestBPERepeatedMerge(t *testing.T) {
 	}
 	if got := tk.Tokenize("abc"); !slices.Equal(got, []int32{0, 4}) {
 		t.Fatalf("abc = %v, want [0 4] (a, bc)", got)
+	}
+}
+
+// TestCutAtMark: a long piece is encoded in parts cut before ▁ only when
+// no token holds ▁ after another character; with such a token ("a▁" here)
+// the piece stays whole and the merge across the ▁ happens.
+func TestCutAtMark(t *testing.T) {
+	const head = `{"normalizer":{"type":"Replace","pattern":{"String":" "},"content":"▁"},"model":{"type":"BPE",`
+	text := strings.Repeat("a b", 40) // 120 bytes after the normalizer: above the 64-byte cut-off
+	tests := []struct {
+		name, model string
+		cut         bool
+		first       []int32
+	}{
+		{"cut", `"vocab":{"▁":0,"a":1,"b":2,"▁b":3},"merges":[["▁","b"]]}}`, true, []int32{1, 3, 1, 3}},
+		{"token across the mark", `"vocab":{"▁":0,"a":1,"b":2,"a▁":3},"merges":[["a","▁"]]}}`, false, []int32{3, 2, 3, 2}},
+	}
+	for _, tt := range tests {
+		tk, err := LoadFS(fstest.MapFS{"tokenizer.json": {Data: []byte(head + tt.model)}}, "tokenizer.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tk.model.(*bpe).cutAtMark; got != tt.cut {
+			t.Errorf("%s: cutAtMark %v, want %v", tt.name, got, tt.cut)
+		}
+		if got := tk.Tokenize(text); len(got) < 4 || !slices.Equal(got[:4], tt.first) {
+			t.Errorf("%s: ids start %v, want %v", tt.name, got[:min(4, len(got))], tt.first)
+		}
 	}
 }
