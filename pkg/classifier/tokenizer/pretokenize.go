@@ -108,68 +108,60 @@ var splitBehaviors = map[string]splitBehavior{
 
 // splitOn splits s at the non-overlapping occurrences of lit as the
 // library does: the text is cut into match and non-match spans, the
-// behavior joins or drops them, and empty pieces are dropped.
+// behavior joins or drops them, and empty pieces are dropped. Spans are
+// joined as they come, so a long text costs no memory beyond its pieces.
 func splitOn(s, lit string, b splitBehavior, fn func(string)) {
-	type span struct {
-		start, end int
-		match      bool
+	pStart, pEnd, pMatch, has := 0, 0, false, false
+	flush := func() {
+		if has && pEnd > pStart {
+			fn(s[pStart:pEnd])
+		}
+		has = false
 	}
-	var spans []span
+	span := func(start, end int, match bool) {
+		switch {
+		case b == removed && match:
+			return
+		case b == removed, b == isolated:
+			flush()
+			pStart, pEnd, has = start, end, true
+			flush()
+			return
+		}
+		var join bool
+		switch b {
+		case mergedWithPrevious: // a match joins the non-match before it
+			join = has && match && !pMatch
+		case contiguous: // runs of the same kind join
+			join = has && match == pMatch
+		case mergedWithNext: // a match joins the non-match after it
+			join = has && pMatch && !match
+		}
+		if join {
+			pEnd = end
+			if b == mergedWithNext {
+				flush() // the non-match takes no more
+				return
+			}
+		} else {
+			flush()
+			pStart, pEnd, has = start, end, true
+		}
+		pMatch = match
+	}
 	for prev := 0; prev < len(s); {
 		j := strings.Index(s[prev:], lit)
 		if j < 0 {
-			spans = append(spans, span{prev, len(s), false})
+			span(prev, len(s), false)
 			break
 		}
 		if j > 0 {
-			spans = append(spans, span{prev, prev + j, false})
+			span(prev, prev+j, false)
 		}
-		spans = append(spans, span{prev + j, prev + j + len(lit), true})
+		span(prev+j, prev+j+len(lit), true)
 		prev += j + len(lit)
 	}
-	var out []span
-	prevMatch := false
-	switch b {
-	case removed:
-		for _, sp := range spans {
-			if !sp.match {
-				out = append(out, sp)
-			}
-		}
-	case isolated:
-		out = spans
-	case mergedWithPrevious, contiguous:
-		for _, sp := range spans {
-			join := sp.match && !prevMatch
-			if b == contiguous {
-				join = sp.match == prevMatch
-			}
-			if join && len(out) > 0 {
-				out[len(out)-1].end = sp.end
-			} else {
-				out = append(out, sp)
-			}
-			prevMatch = sp.match
-		}
-	case mergedWithNext:
-		for i := len(spans) - 1; i >= 0; i-- {
-			sp := spans[i]
-			if sp.match && !prevMatch && len(out) > 0 {
-				out[len(out)-1].start = sp.start
-			} else {
-				out = append(out, sp)
-			}
-			prevMatch = sp.match
-		}
-		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-			out[i], out[j] = out[j], out[i]
-		}
-	}
-	for _, sp := range out {
-		if sp.end > sp.start {
-			fn(s[sp.start:sp.end])
-		}
-	}
+	flush()
 }
 
 // bertSplit splits on whitespace (dropped) and isolates each punctuation

@@ -226,3 +226,18 @@ func TestManyAddedTokens(t *testing.T) {
 		t.Fatalf("got %d ids, want %d (first %v)", len(got), len(want), got[:min(6, len(got))])
 	}
 }
+
+// BenchmarkHeadTailHuge windows a 1 MB prompt as the classifier does
+// (255 + 255 content tokens).
+func BenchmarkHeadTailHuge(b *testing.B) {
+	text := strings.Repeat("the court held that the contract was void. ", 1<<20/43)
+	for _, dir := range []string{"wordpiece", "bpe", "bytefallback", "metaspace"} {
+		tk := loadTestTokenizer(b, dir)
+		b.Run(dir, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				tk.HeadTail(text, 255, 255)
+			}
+		})
+	}
+}
