@@ -184,6 +184,8 @@ def main():
     ap.add_argument("--keep-bpe", action="store_true")
     ap.add_argument("--keep-sp", action="store_true")
     args = ap.parse_args()
+    if not os.path.exists(os.path.join(SHARED, "train.jsonl")):
+        raise SystemExit(f"missing {SHARED}/train.jsonl: the shared data folder must sit beside the repository")
     bpe_path = os.path.join(HERE, "bpe", "tokenizer.json")
     if not args.keep_bpe:
         train_bpe(bpe_path)
