@@ -26,6 +26,7 @@ var vsrModelDirs = []string{"testdata/vsr-modernbert", "testdata/vsr-mmbert"}
 type vsrCase struct {
 	Text          string    `json:"text"`
 	IDs           []int64   `json:"ids"`
+	Truncated     bool      `json:"truncated"`
 	Label         string    `json:"label"`
 	Probabilities []float64 `json:"probabilities"`
 }
@@ -67,14 +68,17 @@ func TestVSRModelDirs(t *testing.T) {
 			texts := make([]string, len(ref.Cases))
 			for i, tc := range ref.Cases {
 				texts[i] = tc.Text
-				if enc, _ := oc.Encode(tc.Text); !slices.Equal(enc.IDs, tc.IDs) {
-					t.Errorf("%q: ids\n got %v\nwant %v", tc.Text, enc.IDs, tc.IDs)
+				if enc, truncated := oc.Encode(tc.Text); !slices.Equal(enc.IDs, tc.IDs) || truncated != tc.Truncated {
+					t.Errorf("%.40q: ids (truncated %v)\n got %v\nwant %v (truncated %v)", tc.Text, truncated, enc.IDs, tc.IDs, tc.Truncated)
 				}
 				r, err := c.Classify(context.Background(), tc.Text)
 				if err != nil {
 					t.Fatal(err)
 				}
 				checkVSRResult(t, tc.Text, r, tc.Label, tc.Probabilities)
+				if r.Truncated != tc.Truncated {
+					t.Errorf("%.40q: Truncated %v, want %v", tc.Text, r.Truncated, tc.Truncated)
+				}
 			}
 			got, err := oc.ClassifyBatch(context.Background(), texts)
 			if err != nil {
@@ -90,12 +94,12 @@ func TestVSRModelDirs(t *testing.T) {
 func checkVSRResult(t *testing.T, what string, r classifier.Result, label string, probs []float64) {
 	t.Helper()
 	if r.Label != label || len(r.Scores) != len(probs) {
-		t.Errorf("%q: label %q with %d scores, want %q with %d", what, r.Label, len(r.Scores), label, len(probs))
+		t.Errorf("%.60q: label %q with %d scores, want %q with %d", what, r.Label, len(r.Scores), label, len(probs))
 		return
 	}
 	for j, p := range probs {
 		if math.Abs(float64(r.Scores[j])-p) > 1e-5 {
-			t.Errorf("%q: probability %d = %v, want %v (ONNX Runtime in Python)", what, j, r.Scores[j], p)
+			t.Errorf("%.60q: probability %d = %v, want %v (ONNX Runtime in Python)", what, j, r.Scores[j], p)
 		}
 	}
 }

@@ -59,7 +59,12 @@ TEXTS = [
     "  leading\ttabs\n\nnewlines   trailing  ",
     "unknown bytes \x07\x1b and ▁ markers <bos> <eos>",
     "A 45-year-old man presents with chest pain radiating to the left arm. What is the most likely diagnosis?",
+    # Longer than the sliding window and the traced export length, then
+    # longer than the 512-token limit (classified on a head+tail window).
+    " ".join(["The court held that the contract was void because the seller had misrepresented the goods."] * 8),
+    " ".join(["Compute the integral of x squared from zero to three, then explain each step."] * 60),
 ]
+MAX_LEN = 512  # the Go classifier's limit for a model without a position table
 
 
 def read_rows(name):
@@ -87,9 +92,21 @@ def train_bytelevel(texts):
     return tok
 
 
+def window(ids, limit=MAX_LEN):
+    """What the Go classifier feeds a text longer than the limit: its first
+    and last halves of the content ids between the special tokens."""
+    if len(ids) <= limit:
+        return ids
+    content, half = ids[1:-1], (limit - 2) // 2
+    return [ids[0]] + content[:half] + content[len(content) - (limit - 2 - half):] + [ids[-1]]
+
+
 def encode_batch(tok, texts, max_len):
     encs = tok.encode_batch(texts)
-    ids = [e.ids[:max_len - 1] + [e.ids[-1]] if len(e.ids) > max_len else e.ids for e in encs]
+    return pad([e.ids[:max_len - 1] + [e.ids[-1]] if len(e.ids) > max_len else e.ids for e in encs])
+
+
+def pad(ids):
     n = max(len(i) for i in ids)
     x = np.zeros((len(ids), n), dtype=np.int64)
     m = np.zeros((len(ids), n), dtype=np.int64)
@@ -99,11 +116,11 @@ def encode_batch(tok, texts, max_len):
     return torch.from_numpy(x), torch.from_numpy(m)
 
 
-def build_model(tok, labels, pooling, pad, cls, sep, bos=None, eos=None):
+def build_model(tok, labels, pooling, pad_id, cls, sep, bos=None, eos=None):
     cfg = ModernBertConfig(
         vocab_size=tok.get_vocab_size(), hidden_size=32, intermediate_size=64, num_hidden_layers=3,
         num_attention_heads=2, max_position_embeddings=512, global_attn_every_n_layers=3,
-        local_attention=16, classifier_pooling=pooling, pad_token_id=pad, cls_token_id=cls,
+        local_attention=16, classifier_pooling=pooling, pad_token_id=pad_id, cls_token_id=cls,
         sep_token_id=sep, bos_token_id=bos if bos is not None else cls, eos_token_id=eos if eos is not None else sep,
         num_labels=len(labels), id2label=dict(enumerate(labels)),
         label2id={l: i for i, l in enumerate(labels)}, attn_implementation="eager")
@@ -172,18 +189,19 @@ def write_dir(out, model, tok, labels):
     cases = []
     with torch.no_grad():
         for t in TEXTS:
-            ids = tok.encode(t).ids
+            full = tok.encode(t).ids
+            ids = window(full)
             x = np.array([ids], dtype=np.int64)
             logits = sess.run(["logits"], {"input_ids": x, "attention_mask": np.ones_like(x)})[0][0]
             torch_logits = model(input_ids=torch.from_numpy(x)).logits[0].numpy()
             assert np.allclose(logits, torch_logits, atol=1e-4), (t, logits, torch_logits)
             p = np.exp(logits - logits.max())
             p /= p.sum()
-            cases.append({"text": t, "ids": ids, "label": labels[int(p.argmax())],
+            cases.append({"text": t, "ids": ids, "truncated": len(full) > MAX_LEN, "label": labels[int(p.argmax())],
                           "probabilities": [round(float(v), 7) for v in p]})
     # One padded batch gives every row's own logits: the mask, not the
     # padding, decides (what the Go side's batches rely on).
-    x, m = encode_batch(tok, TEXTS, 512)
+    x, m = pad([c["ids"] for c in cases])
     batch = sess.run(["logits"], {"input_ids": x.numpy(), "attention_mask": m.numpy()})[0]
     for row, c in zip(batch, cases):
         p = np.exp(row - row.max())
@@ -214,7 +232,7 @@ def main():
     print("vsr-modernbert (byte-level BPE)")
     tok = train_bytelevel(r["text"] for r in rows)
     torch.manual_seed(SEED)
-    model = build_model(tok, labels, "cls", pad=tok.token_to_id("[PAD]"),
+    model = build_model(tok, labels, "cls", pad_id=tok.token_to_id("[PAD]"),
                         cls=tok.token_to_id("[CLS]"), sep=tok.token_to_id("[SEP]"))
     train(model, tok, rows, labels, args.steps)
     print(f"  accuracy on 300 dev rows: {accuracy(model, tok, dev, labels):.3f}")
@@ -223,7 +241,7 @@ def main():
     print("vsr-mmbert (Gemma-style byte-fallback BPE)")
     tok = Tokenizer.from_file(GEMMA_TOKENIZER)
     torch.manual_seed(SEED)
-    model = build_model(tok, labels, "mean", pad=tok.token_to_id("<pad>"), cls=tok.token_to_id("<bos>"),
+    model = build_model(tok, labels, "mean", pad_id=tok.token_to_id("<pad>"), cls=tok.token_to_id("<bos>"),
                         sep=tok.token_to_id("<eos>"), bos=tok.token_to_id("<bos>"), eos=tok.token_to_id("<eos>"))
     train(model, tok, rows, labels, args.steps)
     print(f"  accuracy on 300 dev rows: {accuracy(model, tok, dev, labels):.3f}")
