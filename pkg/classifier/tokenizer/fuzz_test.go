@@ -9,11 +9,16 @@ import (
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/window"
 )
 
+// testTokenizerNames are the tokenizers under testdata, by folder: BERT's
+// WordPiece, a byte-level BPE, and byte-fallback BPEs in Gemma's (mmBERT's)
+// form and two Llama-style forms (gen_fixtures.py).
+var testTokenizerNames = []string{"wordpiece", "bpe", "bytefallback", "metaspace", "legacy"}
+
 // testTokenizers loads every tokenizer under testdata by its folder name.
-func testTokenizers(f *testing.F) map[string]*Tokenizer {
+func testTokenizers(tb testing.TB) map[string]*Tokenizer {
 	tks := map[string]*Tokenizer{}
-	for _, name := range []string{"wordpiece", "bpe", "bytefallback", "metaspace"} {
-		tks[name] = loadTestTokenizer(f, name)
+	for _, name := range testTokenizerNames {
+		tks[name] = loadTestTokenizer(tb, name)
 	}
 	return tks
 }
@@ -28,8 +33,8 @@ func perByteReplacement(s string) string {
 	return b.String()
 }
 
-// FuzzTokenize checks, for every test tokenizer (WordPiece, byte-level
-// BPE, byte-fallback BPE with and without Metaspace) on arbitrary bytes: no panic, every id inside the vocabulary, at most
+// FuzzTokenize checks, for every test tokenizer (testTokenizerNames) on
+// arbitrary bytes: no panic, every id inside the vocabulary, at most
 // one content id per input byte (plus the special tokens), the same ids on
 // every call and through Each, Encode's special tokens and mask, and
 // invalid UTF-8 read as one U+FFFD per invalid byte.

