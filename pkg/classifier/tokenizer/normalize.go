@@ -43,12 +43,12 @@ func newNormalizer(raw json.RawMessage) (func(string) string, error) {
 		// SentencePiece-derived tokenizers (Gemma, mmBERT): " " → "▁".
 		from, err := n.Pattern.literal()
 		if err != nil {
-			return nil, fmt.Errorf("Replace: %w", err)
+			return nil, fmt.Errorf("type Replace: %w", err)
 		}
 		return func(s string) string { return strings.ReplaceAll(s, from, n.Content) }, nil
 	case "Prepend":
 		if n.Prepend == "" {
-			return nil, fmt.Errorf("Prepend: empty prepend")
+			return nil, fmt.Errorf("type Prepend: empty prepend")
 		}
 		return func(s string) string {
 			if s == "" {

@@ -43,14 +43,14 @@ func newPreTokenizer(raw json.RawMessage) (preTokenizer, error) {
 	case "Split":
 		lit, err := p.Pattern.literal()
 		if err != nil {
-			return nil, fmt.Errorf("Split: %w", err)
+			return nil, fmt.Errorf("type Split: %w", err)
 		}
 		if p.Invert {
-			return nil, fmt.Errorf("Split: invert is not supported")
+			return nil, fmt.Errorf("type Split: invert is not supported")
 		}
 		b, ok := splitBehaviors[p.Behavior]
 		if !ok {
-			return nil, fmt.Errorf("Split: behavior %q is not one of Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous", p.Behavior)
+			return nil, fmt.Errorf("type Split: behavior %q is not one of Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous", p.Behavior)
 		}
 		return func(s string, _ bool, fn func(string)) { splitOn(s, lit, b, fn) }, nil
 	default:
@@ -64,7 +64,7 @@ func newPreTokenizer(raw json.RawMessage) (preTokenizer, error) {
 // a new piece. Files older than prepend_scheme say add_prefix_space.
 func newMetaspace(replacement, scheme string, addPrefixSpace *bool, split bool) (preTokenizer, error) {
 	if utf8.RuneCountInString(replacement) != 1 {
-		return nil, fmt.Errorf("Metaspace: replacement %q is not one character", replacement)
+		return nil, fmt.Errorf("type Metaspace: replacement %q is not one character", replacement)
 	}
 	if scheme == "" {
 		scheme = "always"
@@ -73,7 +73,7 @@ func newMetaspace(replacement, scheme string, addPrefixSpace *bool, split bool) 
 		}
 	}
 	if scheme != "always" && scheme != "first" && scheme != "never" {
-		return nil, fmt.Errorf("Metaspace: prepend_scheme %q is not always, first or never", scheme)
+		return nil, fmt.Errorf("type Metaspace: prepend_scheme %q is not always, first or never", scheme)
 	}
 	return func(s string, first bool, fn func(string)) {
 		s = strings.ReplaceAll(s, " ", replacement)
