@@ -13,6 +13,9 @@
 #   make model-gpu-export  export an fp32 GPU graph from the student checkpoint `make model` left in
 #                       .cache instead (.cache/models/gpu-ckpt/domain-minilm, a directory to mount)
 #   make model-compare  TF-IDF+SVM, the Go linear backend, fp32 and int8 on dev.jsonl, with latency
+#   make vsr-test-models  rebuild the ModernBERT and mmBERT test classifiers in vLLM Semantic
+#                       Router's layout (pkg/classifier/loader/testdata/vsr-*, a few hundred
+#                       CPU steps on train.jsonl; deterministic), then commit them
 #   make model-test     pytest: data validation, export/parity on a tiny model, shipped-model checks
 #                       (part of `make test`; MODEL_TEST_TORCH=0 skips the torch tier with a reason)
 
@@ -50,7 +53,7 @@ MODEL_ENV        := cd training && HF_HUB_OFFLINE=1 DOMAIN_DATA_DIR=$(DATA_DIR)/
 
 TEST_TARGETS += model-test
 
-.PHONY: model model-gpu model-gpu-export model-compare model-test model-encoder model-data-check
+.PHONY: model model-gpu model-gpu-export model-compare model-test model-encoder model-data-check vsr-test-models
 
 $(MODEL_VENV)/.light: training/requirements-light.txt | deps-build
 	@test -x $(MODEL_PY) || $(MODEL_PYTHON) -m venv $(MODEL_VENV)
@@ -106,6 +109,11 @@ model-compare: model-data-check $(MODEL_VENV)/.light ## Compare TF-IDF, linear (
 	$(MODEL_ENV) $(MODEL_PY) -m domainclf.compare --shipped $(CURDIR)/$(MODEL_SHIPPED) --fp32 $(MODEL_FP32) \
 	  $(if $(wildcard $(MODEL_TEACHER_INT8)/model.onnx),--teacher $(MODEL_TEACHER_INT8)) \
 	  --classify $(BIN)/classify --out $(CACHE_DIR)/model-compare.json
+
+# The mmBERT model copies pkg/classifier/tokenizer/testdata/bytefallback/tokenizer.json
+# (make onnx-testdata trains it): regenerate that first when it changes.
+vsr-test-models: model-data-check $(MODEL_VENV)/.full ## Rebuild the ModernBERT/mmBERT test classifiers in vLLM Semantic Router's layout
+	HF_HUB_OFFLINE=1 $(MODEL_PY) pkg/classifier/loader/testdata/gen_vsr_models.py
 
 model-test: model-data-check $(MODEL_VENV)/.light $(if $(filter 1,$(MODEL_TEST_TORCH)),$(MODEL_VENV)/.full) ## Python pipeline tests
 	$(MODEL_ENV) DOMAINCLF_REQUIRE_TORCH=$(MODEL_TEST_TORCH) $(MODEL_PY) -m pytest -q -rs -p no:cacheprovider tests

@@ -78,6 +78,7 @@ var why = map[string]string{
 	"routing.signals.pii":                        "PII models are not supported",
 	"global.stores":                              "semantic cache, memory and vector stores are not supported",
 	"global.integrations":                        "tool selection and integrations are not supported",
+	"global.model_catalog":                       "the router's model files are not read: the domain signal uses the embedded classifier; to keep the router's domain classifier, set the classifier plugin's modelDir to its exported directory (docs/deployment.md)",
 	"routing.decisions[].algorithm":              "model selection among candidates is the selector's model filters and scorers",
 	"routing.signals.keywords[].bm25_threshold":  "keyword scoring methods are not supported; rules match exactly",
 	"routing.signals.keywords[].ngram_threshold": "keyword scoring methods are not supported; rules match exactly",

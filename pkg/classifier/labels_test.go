@@ -47,3 +47,18 @@ func TestCategoryMappingErrors(t *testing.T) {
 		t.Error("repeated label: no error")
 	}
 }
+
+// TestCategoryMappingAsTheRouterWritesIt reads the bytes vLLM Semantic
+// Router's training scripts write (Python's json.dump: no indent, ", " and
+// ": " separators, non-ASCII escaped, indices as strings, labels sorted).
+func TestCategoryMappingAsTheRouterWritesIt(t *testing.T) {
+	const router = `{"category_to_idx": {"biology": 0, "computer science": 1, "other": 2, "\u00e9conomie": 3}, ` +
+		`"idx_to_category": {"0": "biology", "1": "computer science", "2": "other", "3": "\u00e9conomie"}}`
+	got, err := ParseCategoryMapping([]byte(router))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"biology", "computer science", "other", "économie"}; !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

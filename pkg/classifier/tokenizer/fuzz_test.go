@@ -9,6 +9,20 @@ import (
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/window"
 )
 
+// testTokenizerNames are the tokenizers under testdata, by folder: BERT's
+// WordPiece, a byte-level BPE, and byte-fallback BPEs in Gemma's (mmBERT's)
+// form and two Llama-style forms (gen_fixtures.py).
+var testTokenizerNames = []string{"wordpiece", "bpe", "bytefallback", "metaspace", "legacy"}
+
+// testTokenizers loads every tokenizer under testdata by its folder name.
+func testTokenizers(tb testing.TB) map[string]*Tokenizer {
+	tks := map[string]*Tokenizer{}
+	for _, name := range testTokenizerNames {
+		tks[name] = loadTestTokenizer(tb, name)
+	}
+	return tks
+}
+
 // perByteReplacement reads invalid UTF-8 as one U+FFFD per invalid byte,
 // the reading the tokenizer documents.
 func perByteReplacement(s string) string {
@@ -19,15 +33,16 @@ func perByteReplacement(s string) string {
 	return b.String()
 }
 
-// FuzzTokenize checks, for the WordPiece and the byte-level BPE tokenizer
-// on arbitrary bytes: no panic, every id inside the vocabulary, at most
+// FuzzTokenize checks, for every test tokenizer (testTokenizerNames) on
+// arbitrary bytes: no panic, every id inside the vocabulary, at most
 // one content id per input byte (plus the special tokens), the same ids on
 // every call and through Each, Encode's special tokens and mask, and
 // invalid UTF-8 read as one U+FFFD per invalid byte.
 func FuzzTokenize(f *testing.F) {
-	tks := map[string]*Tokenizer{"wordpiece": loadTestTokenizer(f, "wordpiece"), "bpe": loadTestTokenizer(f, "bpe")}
+	tks := testTokenizers(f)
 	for _, s := range []string{"", "hello world", "\xff\xfe", "[CLS][SEP]", "机器 é 🍕", "  \t\n", "'s'll 123",
-		"e\u0301cole", "\u200b\u200d\ufeff", "ＡＢＣ", strings.Repeat("z", 300), "[SEP] law [MASK]", "\xe2\x82 x", "\x00\x01"} {
+		"e\u0301cole", "\u200b\u200d\ufeff", "ＡＢＣ", strings.Repeat("z", 300), "[SEP] law [MASK]", "\xe2\x82 x", "\x00\x01",
+		"▁▁ ▁x <0x41><bos>", "caf\u00e9\x07\u00e9 \u4e2d\x1b", "  a  ", "\U0001F9EC<unk><eos>"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -39,7 +54,8 @@ func FuzzTokenize(f *testing.F) {
 				}
 			}
 			if n := utf8.RuneCountInString(perByteReplacement(s)); len(ids) > 4*n+1 {
-				// Byte-level BPE may spend up to 4 ids (bytes) on one rune.
+				// Byte-level BPE and byte fallback may spend up to 4 ids
+				// (bytes) on one rune; a prepended ▁ is the +1.
 				t.Fatalf("%s: %d ids for %d runes", name, len(ids), n)
 			}
 			if again := tk.Tokenize(s); !slices.Equal(again, ids) {
@@ -72,7 +88,7 @@ func FuzzTokenize(f *testing.F) {
 // long text) gives exactly the window of the full tokenization, for both
 // tokenizers: never more than head+tail ids, all inside the vocabulary.
 func FuzzHeadTail(f *testing.F) {
-	tks := map[string]*Tokenizer{"wordpiece": loadTestTokenizer(f, "wordpiece"), "bpe": loadTestTokenizer(f, "bpe")}
+	tks := testTokenizers(f)
 	f.Add("law court "+strings.Repeat("a b\tc\n", 1000), 5, 7)
 	f.Add(strings.Repeat("[SEP] x ", 800), 0, 3)
 	f.Add(strings.Repeat("law ", 2000), 1000, 1000)

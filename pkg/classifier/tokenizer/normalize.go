@@ -23,6 +23,9 @@ func newNormalizer(raw json.RawMessage) (func(string) string, error) {
 		StripAccents       *bool             `json:"strip_accents"`
 		Lowercase          bool              `json:"lowercase"`
 		Normalizers        []json.RawMessage `json:"normalizers"`
+		Pattern            *pattern          `json:"pattern"`
+		Content            string            `json:"content"`
+		Prepend            string            `json:"prepend"`
 	}
 	if err := json.Unmarshal(raw, &n); err != nil {
 		return nil, fmt.Errorf("parsing: %w", err)
@@ -37,6 +40,23 @@ func newNormalizer(raw json.RawMessage) (func(string) string, error) {
 		return b.normalize, nil
 	case "NFC":
 		return norm.NFC.String, nil
+	case "Replace":
+		// SentencePiece-derived tokenizers (Gemma, mmBERT): " " → "▁".
+		from, err := n.Pattern.literal()
+		if err != nil {
+			return nil, fmt.Errorf("type Replace: %w", err)
+		}
+		return func(s string) string { return strings.ReplaceAll(s, from, n.Content) }, nil
+	case "Prepend":
+		if n.Prepend == "" {
+			return nil, fmt.Errorf("type Prepend: empty prepend")
+		}
+		return func(s string) string {
+			if s == "" {
+				return s
+			}
+			return n.Prepend + s
+		}, nil
 	case "Sequence":
 		var fns []func(string) string
 		for i, r := range n.Normalizers {
@@ -57,6 +77,26 @@ func newNormalizer(raw json.RawMessage) (func(string) string, error) {
 	default:
 		return nil, fmt.Errorf("type %q is not supported", n.Type)
 	}
+}
+
+// pattern is a Replace or Split pattern: {"String": "..."} or
+// {"Regex": "..."}. Only literal strings are supported: the library's
+// regular expressions are Oniguruma's, not RE2.
+type pattern struct {
+	String *string `json:"String"`
+	Regex  *string `json:"Regex"`
+}
+
+func (p *pattern) literal() (string, error) {
+	switch {
+	case p == nil:
+		return "", fmt.Errorf("no pattern")
+	case p.Regex != nil:
+		return "", fmt.Errorf("a Regex pattern (%q) is not supported, only a String one", *p.Regex)
+	case p.String == nil || *p.String == "":
+		return "", fmt.Errorf("empty pattern")
+	}
+	return *p.String, nil
 }
 
 // bertNormalizer is BERT's normalizer: clean text, space out CJK characters,

@@ -12,29 +12,156 @@ import (
 // "pre_tokenizer" section; none means the whole text is one piece.
 func newPreTokenizer(raw json.RawMessage) (preTokenizer, error) {
 	if isNull(raw) {
-		return func(s string, fn func(string)) {
+		return func(s string, _ bool, fn func(string)) {
 			if s != "" {
 				fn(s)
 			}
 		}, nil
 	}
 	var p struct {
-		Type           string `json:"type"`
-		AddPrefixSpace bool   `json:"add_prefix_space"`
-		UseRegex       *bool  `json:"use_regex"`
+		Type           string   `json:"type"`
+		AddPrefixSpace *bool    `json:"add_prefix_space"`
+		UseRegex       *bool    `json:"use_regex"`
+		Replacement    string   `json:"replacement"`
+		PrependScheme  string   `json:"prepend_scheme"`
+		Split          *bool    `json:"split"`
+		Pattern        *pattern `json:"pattern"`
+		Behavior       string   `json:"behavior"`
+		Invert         bool     `json:"invert"`
 	}
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return nil, fmt.Errorf("parsing: %w", err)
 	}
 	switch p.Type {
 	case "BertPreTokenizer":
-		return bertSplit, nil
+		return func(s string, _ bool, fn func(string)) { bertSplit(s, fn) }, nil
 	case "ByteLevel":
 		useRegex := p.UseRegex == nil || *p.UseRegex
-		return byteLevel(p.AddPrefixSpace, useRegex), nil
+		return byteLevel(p.AddPrefixSpace != nil && *p.AddPrefixSpace, useRegex), nil
+	case "Metaspace":
+		return newMetaspace(p.Replacement, p.PrependScheme, p.AddPrefixSpace, p.Split == nil || *p.Split)
+	case "Split":
+		lit, err := p.Pattern.literal()
+		if err != nil {
+			return nil, fmt.Errorf("type Split: %w", err)
+		}
+		if p.Invert {
+			return nil, fmt.Errorf("type Split: invert is not supported")
+		}
+		b, ok := splitBehaviors[p.Behavior]
+		if !ok {
+			return nil, fmt.Errorf("type Split: behavior %q is not one of Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous", p.Behavior)
+		}
+		return func(s string, _ bool, fn func(string)) { splitOn(s, lit, b, fn) }, nil
 	default:
 		return nil, fmt.Errorf("type %q is not supported", p.Type)
 	}
+}
+
+// newMetaspace is SentencePiece's pre-tokenizer: spaces become the
+// replacement character (▁), which is put in front of the text (always, on
+// the text's first segment only, or never), and, with split, each ▁ starts
+// a new piece. Files older than prepend_scheme say add_prefix_space.
+func newMetaspace(replacement, scheme string, addPrefixSpace *bool, split bool) (preTokenizer, error) {
+	if utf8.RuneCountInString(replacement) != 1 {
+		return nil, fmt.Errorf("type Metaspace: replacement %q is not one character", replacement)
+	}
+	if scheme == "" {
+		scheme = "always"
+		if addPrefixSpace != nil && !*addPrefixSpace {
+			scheme = "never"
+		}
+	}
+	if scheme != "always" && scheme != "first" && scheme != "never" {
+		return nil, fmt.Errorf("type Metaspace: prepend_scheme %q is not always, first or never", scheme)
+	}
+	return func(s string, first bool, fn func(string)) {
+		s = strings.ReplaceAll(s, " ", replacement)
+		if (scheme == "always" || (scheme == "first" && first)) && !strings.HasPrefix(s, replacement) {
+			s = replacement + s
+		}
+		if !split {
+			if s != "" {
+				fn(s)
+			}
+			return
+		}
+		splitOn(s, replacement, mergedWithNext, fn)
+	}, nil
+}
+
+// splitBehavior is what Split does with the matches of its pattern.
+type splitBehavior int
+
+const (
+	removed splitBehavior = iota
+	isolated
+	mergedWithPrevious
+	mergedWithNext
+	contiguous
+)
+
+var splitBehaviors = map[string]splitBehavior{
+	"Removed": removed, "Isolated": isolated, "MergedWithPrevious": mergedWithPrevious,
+	"MergedWithNext": mergedWithNext, "Contiguous": contiguous,
+}
+
+// splitOn splits s at the non-overlapping occurrences of lit as the
+// library does: the text is cut into match and non-match spans, the
+// behavior joins or drops them, and empty pieces are dropped. Spans are
+// joined as they come, so a long text costs no memory beyond its pieces.
+func splitOn(s, lit string, b splitBehavior, fn func(string)) {
+	pStart, pEnd, pMatch, has := 0, 0, false, false
+	flush := func() {
+		if has && pEnd > pStart {
+			fn(s[pStart:pEnd])
+		}
+		has = false
+	}
+	span := func(start, end int, match bool) {
+		switch {
+		case b == removed && match:
+			return
+		case b == removed, b == isolated:
+			flush()
+			pStart, pEnd, has = start, end, true
+			flush()
+			return
+		}
+		var join bool
+		switch b {
+		case mergedWithPrevious: // a match joins the non-match before it
+			join = has && match && !pMatch
+		case contiguous: // runs of the same kind join
+			join = has && match == pMatch
+		case mergedWithNext: // a match joins the non-match after it
+			join = has && pMatch && !match
+		}
+		if join {
+			pEnd = end
+			if b == mergedWithNext {
+				flush() // the non-match takes no more
+				return
+			}
+		} else {
+			flush()
+			pStart, pEnd, has = start, end, true
+		}
+		pMatch = match
+	}
+	for prev := 0; prev < len(s); {
+		j := strings.Index(s[prev:], lit)
+		if j < 0 {
+			span(prev, len(s), false)
+			break
+		}
+		if j > 0 {
+			span(prev, prev+j, false)
+		}
+		span(prev+j, prev+j+len(lit), true)
+		prev += j + len(lit)
+	}
+	flush()
 }
 
 // bertSplit splits on whitespace (dropped) and isolates each punctuation
@@ -68,7 +195,7 @@ func bertSplit(s string, fn func(string)) {
 // byteLevel is GPT-2's pre-tokenizer: optional prefix space, the GPT-2 split
 // pattern, then every byte mapped to a printable character.
 func byteLevel(addPrefixSpace, useRegex bool) preTokenizer {
-	return func(s string, fn func(string)) {
+	return func(s string, _ bool, fn func(string)) {
 		if addPrefixSpace && !strings.HasPrefix(s, " ") {
 			s = " " + s
 		}

@@ -1,19 +1,22 @@
 // Package tokenizer turns text into the token ids a transformer classifier
 // takes, reading a Hugging Face tokenizer.json. It implements only what the
-// supported and planned model formats use, and its ids are tested to match
-// the Python `tokenizers` library exactly on a fixture set:
+// supported model formats use, and its ids are tested to match the Python
+// `tokenizers` library exactly on a fixture set (testdata/gen_fixtures.py):
 //
 //   - WordPiece, for BERT-family encoders (the shipped MiniLM model):
 //     BertNormalizer, BertPreTokenizer, WordPiece;
 //   - byte-level BPE, for ModernBERT: NFC normalizer, ByteLevel
 //     pre-tokenizer, BPE;
-//   - for both: TemplateProcessing, added tokens, normalizer Sequence (the
-//     form SentencePiece-derived tokenizers such as mmBERT's/Gemma's use;
-//     their Replace/Prepend normalizers and BPE byte fallback are to come
-//     with those models).
+//   - byte-fallback BPE, for SentencePiece-derived tokenizers (Gemma's,
+//     which mmBERT uses; older Llama-style conversions): Replace and
+//     Prepend normalizers with literal patterns, Split (literal pattern) or
+//     Metaspace pre-tokenizer, BPE with byte_fallback (a character missing
+//     from the vocab becomes its UTF-8 bytes as <0xXX> tokens) and fuse_unk;
+//   - for all: TemplateProcessing, added tokens, normalizer Sequence.
 //
 // Anything else in tokenizer.json (other model types, normalizers,
-// pre-tokenizers or post-processors) is reported by Load, never ignored.
+// pre-tokenizers or post-processors, regular-expression patterns, BPE
+// dropout or ignore_merges) is reported by Load, never ignored.
 //
 // Truncation is left to the caller: Tokenize returns the content ids without
 // special tokens, the caller windows them (window.Window) and Wrap adds
@@ -67,8 +70,10 @@ type model interface {
 	maxID() int
 }
 
-// preTokenizer splits normalized text into pieces and calls fn for each.
-type preTokenizer func(text string, fn func(piece string))
+// preTokenizer splits normalized text into pieces and calls fn for each;
+// first says the text starts at the beginning of the input (not after an
+// added token), which Metaspace's prepend_scheme "first" needs.
+type preTokenizer func(text string, first bool, fn func(piece string))
 
 // fileJSON is the subset of tokenizer.json that Load reads.
 type fileJSON struct {
@@ -78,6 +83,7 @@ type fileJSON struct {
 		SingleWord bool   `json:"single_word"`
 		LStrip     bool   `json:"lstrip"`
 		RStrip     bool   `json:"rstrip"`
+		Normalized bool   `json:"normalized"`
 	} `json:"added_tokens"`
 	Normalizer    json.RawMessage `json:"normalizer"`
 	PreTokenizer  json.RawMessage `json:"pre_tokenizer"`
@@ -145,7 +151,15 @@ func Load(data []byte) (*Tokenizer, error) {
 			return nil, fmt.Errorf("added token %q: single_word is not supported", a.Content)
 		}
 		// Added tokens are matched on the raw text, before normalization,
-		// whatever their "normalized" flag says.
+		// whatever their "normalized" flag says. That is what the library
+		// does unless the normalizer rewrites the token itself, which only
+		// the SentencePiece-style Replace/Prepend normalizers do to tokens
+		// a real file marks normalized: refuse those.
+		if a.Normalized && t.normalize != nil && rewritesSpaces(f.Normalizer) {
+			if n := t.normalize(a.Content); n != a.Content {
+				return nil, fmt.Errorf("added token %q is normalized (to %q) before matching, which is not supported with Replace/Prepend normalizers", a.Content, n)
+			}
+		}
 		t.added = append(t.added, addedToken{content: a.Content, id: a.ID, lstrip: a.LStrip, rstrip: a.RStrip})
 		t.vocabSize = max(t.vocabSize, int(a.ID)+1)
 	}
@@ -170,6 +184,27 @@ func Load(data []byte) (*Tokenizer, error) {
 		t.maxLength = f.Truncation.MaxLength
 	}
 	return t, nil
+}
+
+// rewritesSpaces reports whether the normalizer section holds a Replace or
+// Prepend normalizer, at any depth of Sequence.
+func rewritesSpaces(raw json.RawMessage) bool {
+	var n struct {
+		Type        string            `json:"type"`
+		Normalizers []json.RawMessage `json:"normalizers"`
+	}
+	if isNull(raw) || json.Unmarshal(raw, &n) != nil {
+		return false
+	}
+	if n.Type == "Replace" || n.Type == "Prepend" {
+		return true
+	}
+	for _, r := range n.Normalizers {
+		if rewritesSpaces(r) {
+			return true
+		}
+	}
+	return false
 }
 
 func isNull(m json.RawMessage) bool {
@@ -206,14 +241,14 @@ func (t *Tokenizer) Each(text string, fn func(id int32)) {
 		text = toValidUTF8(text)
 	}
 	var buf []int32
-	emit := func(segment string) {
+	emit := func(segment string, first bool) {
 		if segment == "" {
 			return
 		}
 		if t.normalize != nil {
 			segment = t.normalize(segment)
 		}
-		t.preTok(segment, func(piece string) {
+		t.preTok(segment, first, func(piece string) {
 			buf = t.model.appendIDs(buf[:0], piece)
 			for _, id := range buf {
 				fn(id)
@@ -221,14 +256,14 @@ func (t *Tokenizer) Each(text string, fn func(id int32)) {
 		})
 	}
 	if !t.hasAddedTk {
-		emit(text)
+		emit(text, true)
 		return
 	}
 	m := newAddedMatcher(t.added)
 	for cursor := 0; cursor < len(text); {
 		pos, tok := m.next(text, cursor)
 		if pos < 0 {
-			emit(text[cursor:])
+			emit(text[cursor:], cursor == 0)
 			return
 		}
 		start, end := pos, pos+len(tok.content)
@@ -238,7 +273,7 @@ func (t *Tokenizer) Each(text string, fn func(id int32)) {
 		if tok.rstrip {
 			end = len(text) - len(strings.TrimLeftFunc(text[end:], unicode.IsSpace))
 		}
-		emit(text[cursor:start])
+		emit(text[cursor:start], cursor == 0)
 		fn(tok.id)
 		cursor = end
 	}

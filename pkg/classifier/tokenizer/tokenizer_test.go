@@ -42,8 +42,8 @@ func TestMatchesReference(t *testing.T) {
 	if err := json.Unmarshal(data, &fx); err != nil {
 		t.Fatal(err)
 	}
-	if len(fx.Tokenizers) != 2 {
-		t.Fatalf("fixtures hold %d tokenizers, want 2", len(fx.Tokenizers))
+	if len(fx.Tokenizers) != len(testTokenizerNames) {
+		t.Fatalf("fixtures hold %d tokenizers, want %d", len(fx.Tokenizers), len(testTokenizerNames))
 	}
 	for name, rows := range fx.Tokenizers {
 		tk := loadTestTokenizer(t, name)
@@ -96,7 +96,7 @@ func TestWrapAndCounts(t *testing.T) {
 
 // TestInvalidUTF8 pins the defined result: each invalid byte reads as U+FFFD.
 func TestInvalidUTF8(t *testing.T) {
-	for _, dir := range []string{"wordpiece", "bpe"} {
+	for _, dir := range testTokenizerNames {
 		tk := loadTestTokenizer(t, dir)
 		tests := []struct{ in, same string }{
 			{in: "abc\xffdef", same: "abc\uFFFDdef"},
@@ -143,7 +143,7 @@ func TestLoadErrors(t *testing.T) {
 		{name: "unigram", data: `{"model":{"type":"Unigram","vocab":[]}}`, want: `"Unigram" is not supported`},
 		{name: "unk missing", data: `{"model":{"type":"WordPiece","unk_token":"[X]","vocab":{"a":0}}}`, want: "unk_token"},
 		{name: "bad normalizer", data: mutate(func(m map[string]any) { m["normalizer"] = map[string]any{"type": "Precompiled"} }), want: "normalizer"},
-		{name: "bad pre-tokenizer", data: mutate(func(m map[string]any) { m["pre_tokenizer"] = map[string]any{"type": "Metaspace"} }), want: "pre_tokenizer"},
+		{name: "bad pre-tokenizer", data: mutate(func(m map[string]any) { m["pre_tokenizer"] = map[string]any{"type": "Digits"} }), want: "pre_tokenizer"},
 		{name: "undefined special", data: mutate(func(m map[string]any) {
 			m["post_processor"].(map[string]any)["special_tokens"] = map[string]any{}
 		}), want: "not defined"},
@@ -154,7 +154,32 @@ func TestLoadErrors(t *testing.T) {
 		{name: "RobertaProcessing", data: mutate(func(m map[string]any) {
 			m["post_processor"] = map[string]any{"type": "RobertaProcessing", "cls": []any{"[CLS]", 101}, "sep": []any{"[SEP]", 102}}
 		}), want: `"RobertaProcessing" is not supported`},
-		{name: "bpe byte fallback", data: `{"model":{"type":"BPE","byte_fallback":true,"vocab":{"a":0},"merges":[]}}`, want: "byte_fallback"},
+		{name: "bpe merge part not in vocab", data: `{"model":{"type":"BPE","vocab":{"a":0,"ab":1},"merges":["a b"]}}`, want: `"b" is not in the vocab`},
+		{name: "normalized added token", data: `{"normalizer":{"type":"Prepend","prepend":"▁"},"added_tokens":[{"id":1,"content":"<x>","normalized":true}],
+			"model":{"type":"BPE","vocab":{"a":0},"merges":[]}}`, want: `added token "<x>" is normalized`},
+		{name: "bpe ignore_merges", data: `{"model":{"type":"BPE","ignore_merges":true,"vocab":{"a":0},"merges":[]}}`, want: "ignore_merges"},
+		{name: "replace regex", data: mutate(func(m map[string]any) {
+			m["normalizer"] = map[string]any{"type": "Replace", "pattern": map[string]any{"Regex": " +"}, "content": "▁"}
+		}), want: "Regex pattern"},
+		{name: "replace empty pattern", data: mutate(func(m map[string]any) {
+			m["normalizer"] = map[string]any{"type": "Replace", "pattern": map[string]any{"String": ""}, "content": "▁"}
+		}), want: "empty pattern"},
+		{name: "prepend empty", data: mutate(func(m map[string]any) { m["normalizer"] = map[string]any{"type": "Prepend", "prepend": ""} }), want: "empty prepend"},
+		{name: "metaspace scheme", data: mutate(func(m map[string]any) {
+			m["pre_tokenizer"] = map[string]any{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "sometimes"}
+		}), want: `prepend_scheme "sometimes"`},
+		{name: "metaspace replacement", data: mutate(func(m map[string]any) {
+			m["pre_tokenizer"] = map[string]any{"type": "Metaspace", "replacement": "__", "prepend_scheme": "always"}
+		}), want: "not one character"},
+		{name: "split behavior", data: mutate(func(m map[string]any) {
+			m["pre_tokenizer"] = map[string]any{"type": "Split", "pattern": map[string]any{"String": " "}, "behavior": "Merged"}
+		}), want: `behavior "Merged"`},
+		{name: "split invert", data: mutate(func(m map[string]any) {
+			m["pre_tokenizer"] = map[string]any{"type": "Split", "pattern": map[string]any{"String": " "}, "behavior": "Removed", "invert": true}
+		}), want: "invert"},
+		{name: "split regex", data: mutate(func(m map[string]any) {
+			m["pre_tokenizer"] = map[string]any{"type": "Split", "pattern": map[string]any{"Regex": "\\s+"}, "behavior": "Removed"}
+		}), want: "Regex pattern"},
 		{name: "bpe dropout", data: `{"model":{"type":"BPE","dropout":0.1,"vocab":{"a":0},"merges":[]}}`, want: "dropout"},
 	}
 	for _, tt := range tests {
@@ -172,7 +197,7 @@ func TestLoadErrors(t *testing.T) {
 
 func BenchmarkTokenize(b *testing.B) {
 	text := strings.Repeat("A 45-year-old man presents with chest pain radiating to the left arm. ", 8)
-	for _, dir := range []string{"wordpiece", "bpe"} {
+	for _, dir := range testTokenizerNames {
 		tk := loadTestTokenizer(b, dir)
 		b.Run(dir, func(b *testing.B) {
 			b.SetBytes(int64(len(text)))
@@ -199,5 +224,20 @@ func TestManyAddedTokens(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("got %d ids, want %d (first %v)", len(got), len(want), got[:min(6, len(got))])
+	}
+}
+
+// BenchmarkHeadTailHuge windows a 1 MB prompt as the classifier does
+// (255 + 255 content tokens).
+func BenchmarkHeadTailHuge(b *testing.B) {
+	text := strings.Repeat("the court held that the contract was void. ", 1<<20/43)
+	for _, dir := range testTokenizerNames {
+		tk := loadTestTokenizer(b, dir)
+		b.Run(dir, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				tk.HeadTail(text, 255, 255)
+			}
+		})
 	}
 }
