@@ -95,21 +95,6 @@ func (s *Selector) decideByDecisions(ctx context.Context, parsed *fwksched.LLMRe
 	return d, true, req
 }
 
-// classifierSignal returns the name of the signal that runs the selector's
-// own classifier (a domain-signal sharing it by classifierRef), if any, so
-// the categories read its result instead of classifying again.
-func classifierSignal(signals []selection.Signal, clf classifier.Classifier) string {
-	if clf == nil {
-		return ""
-	}
-	for _, sig := range signals {
-		if c, ok := sig.(interface{ Classifier() classifier.Classifier }); ok && c.Classifier() == clf {
-			return sig.TypedName().Name
-		}
-	}
-	return ""
-}
-
 // selectionReason says why chosen was picked over the first choice.
 func selectionReason(req *selection.Request, chosen selection.Candidate, firstModel, firstReason string) string {
 	first, seen := req.Loads[firstModel]

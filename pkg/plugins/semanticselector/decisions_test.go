@@ -41,10 +41,6 @@ func TestOneClassificationPerRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.signals, s.decisions = []selection.Signal{sig}, set
-	s.clfSignal = classifierSignal(s.signals, clf)
-	if s.clfSignal != "domain" {
-		t.Fatalf("classifier signal %q, want domain", s.clfSignal)
-	}
 	headers := chatHeaders()
 	parsed, err := s.ParseRequest(context.Background(), chatBody("auto", "What is the integral of x squared?"), headers)
 	if err != nil {
