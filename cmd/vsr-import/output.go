@@ -16,7 +16,6 @@ const (
 	domainSignalType     = "domain-signal"
 	keywordSignalName    = "keywords"
 	similaritySignalName = "similarity"
-	similaritySignalType = "similarity-signal"
 )
 
 // The EndpointPickerConfig written, in the field order a reader expects
@@ -84,7 +83,8 @@ type keywordParams struct {
 }
 
 type similarityParams struct {
-	Routes []similarityRoute `json:"routes"`
+	ClassifierRef string            `json:"classifierRef"`
+	Routes        []similarityRoute `json:"routes"`
 }
 
 type similarityRoute struct {

@@ -46,6 +46,14 @@ type Route struct {
 	Aggregation string `json:"aggregation,omitempty"`
 }
 
+// Check applies the defaults to a copy of p and validates it as the factory
+// does, without a classifier (bin/vsr-import checks what it writes with it).
+func Check(p Parameters) error {
+	p.Routes = append([]Route(nil), p.Routes...)
+	p.applyDefaults()
+	return p.validate(true)
+}
+
 // applyDefaults fills Aggregation and lower-cases it.
 func (p *Parameters) applyDefaults() {
 	for i := range p.Routes {
