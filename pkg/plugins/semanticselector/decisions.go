@@ -68,7 +68,9 @@ func (s *Selector) decideByDecisions(ctx context.Context, parsed *fwksched.LLMRe
 			return d.withFallback(reason), true, req
 		}
 		if res.Label != "" {
-			classifierDuration.WithLabelValues(outcomeOK).Observe(elapsed)
+			// The classification's own time: another signal of the same
+			// classifier (similarity) may have run it, making elapsed ~0.
+			classifierDuration.WithLabelValues(outcomeOK).Observe(res.Duration.Seconds())
 			if d.label == "" {
 				d.label, d.confidence = res.Label, res.Confidence
 			}
