@@ -296,7 +296,7 @@ func Convert(src []byte) ([]byte, *Report, error) {
 	if len(sim) > 0 {
 		sel.Signals = append(sel.Signals, similaritySignalName)
 		cfg.Plugins = append(cfg.Plugins, pluginSpec{Name: similaritySignalName, Type: similarity.Type,
-			Parameters: similarityParams{ClassifierRef: classifierName, Routes: sim}})
+			Parameters: similarity.Parameters{ClassifierRef: classifierName, Routes: sim}})
 	}
 	if sel.Models == nil {
 		sel.Models = []selectorModel{}
@@ -380,8 +380,8 @@ func keywordRules(in []vsrKeyword, r *Report) []keyword.Rule {
 	return out
 }
 
-func similarityRoutes(in []vsrEmbedding, model string, r *Report) []similarityRoute {
-	var out []similarityRoute
+func similarityRoutes(in []vsrEmbedding, model string, r *Report) []similarity.Route {
+	var out []similarity.Route
 	for i, e := range in {
 		path := fmt.Sprintf("routing.signals.embeddings[%d] (%s)", i, e.Name)
 		agg := strings.ToLower(e.AggregationMethod)
@@ -399,7 +399,8 @@ func similarityRoutes(in []vsrEmbedding, model string, r *Report) []similarityRo
 			r.notTranslated(path, "aggregation_method %q is not max, mean or any; decisions on it are dropped", e.AggregationMethod)
 			continue
 		}
-		out = append(out, similarityRoute{Name: e.Name, Threshold: e.Threshold, Aggregation: agg, Examples: e.Candidates})
+		th := e.Threshold
+		out = append(out, similarity.Route{Name: e.Name, Threshold: &th, Aggregation: agg, Examples: e.Candidates})
 	}
 	if len(out) > 0 {
 		router := "its default embedding model"

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/semantic-epp/semantic-epp/pkg/plugins/signal/similarity"
 )
 
 const small = `
@@ -170,9 +172,9 @@ func TestConvertEmbeddings(t *testing.T) {
 			Name       string `json:"name"`
 			Type       string `json:"type"`
 			Parameters struct {
-				ClassifierRef string            `json:"classifierRef"`
-				Routes        []similarityRoute `json:"routes"`
-				Decisions     []any             `json:"decisions"`
+				ClassifierRef string             `json:"classifierRef"`
+				Routes        []similarity.Route `json:"routes"`
+				Decisions     []any              `json:"decisions"`
 			} `json:"parameters"`
 		} `json:"plugins"`
 	}

@@ -54,7 +54,7 @@ func blockStyle(n *yamlv3.Node) {
 // checks the selector's decisions and the keyword rules with the packages
 // that run them. Instantiating every plugin needs the selector wiring of
 // signals and decisions, which comes with the selector itself.
-func validate(out []byte, sel *selectorParams, rules []keyword.Rule, routes []similarityRoute) error {
+func validate(out []byte, sel *selectorParams, rules []keyword.Rule, routes []similarity.Route) error {
 	raw, _, err := loader.LoadRawConfig(out, logr.Discard())
 	if err != nil {
 		return err
@@ -79,12 +79,7 @@ func validate(out []byte, sel *selectorParams, rules []keyword.Rule, routes []si
 		}
 	}
 	if len(routes) > 0 {
-		p := similarity.Parameters{ClassifierRef: classifierName}
-		for _, r := range routes {
-			th := r.Threshold
-			p.Routes = append(p.Routes, similarity.Route{Name: r.Name, Examples: r.Examples, Threshold: &th, Aggregation: r.Aggregation})
-		}
-		if err := similarity.Check(p); err != nil {
+		if err := similarity.Check(similarity.Parameters{ClassifierRef: classifierName, Routes: routes}); err != nil {
 			return fmt.Errorf("%s: %w", similaritySignalName, err)
 		}
 	}

@@ -82,18 +82,6 @@ type keywordParams struct {
 	Rules []keyword.Rule `json:"rules"`
 }
 
-type similarityParams struct {
-	ClassifierRef string            `json:"classifierRef"`
-	Routes        []similarityRoute `json:"routes"`
-}
-
-type similarityRoute struct {
-	Name        string   `json:"name"`
-	Threshold   float64  `json:"threshold"`
-	Aggregation string   `json:"aggregation,omitempty"`
-	Examples    []string `json:"examples"`
-}
-
 // endpointPlugins are the plugins after model selection: the served-model
 // filter and the upstream endpoint scorers, as in config/semantic-epp.yaml.
 func endpointPlugins() []pluginSpec {

@@ -35,15 +35,15 @@ type Route struct {
 	// Name is what the signal reports when the route matches (the name a
 	// decision leaf matches).
 	Name string `json:"name"`
-	// Examples are prompts that belong to the route, embedded once at
-	// start-up (vLLM Semantic Router's candidates).
-	Examples []string `json:"examples"`
 	// Threshold is the score (a cosine, 0..1) at or above which the route
 	// matches. Required: a cosine scale belongs to one encoder, so no
 	// default fits every route.
 	Threshold *float64 `json:"threshold"`
 	// Aggregation is max (default), mean or any.
 	Aggregation string `json:"aggregation,omitempty"`
+	// Examples are prompts that belong to the route, embedded once at
+	// start-up (vLLM Semantic Router's candidates).
+	Examples []string `json:"examples"`
 }
 
 // Check applies the defaults to a copy of p and validates it as the factory
