@@ -17,6 +17,7 @@ package selection
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"time"
 
@@ -64,6 +65,9 @@ type Classification struct {
 // one encoder pass. Errors are kept too. Signals are evaluated one after the
 // other; Classify is not safe for concurrent use on one Request.
 func (r *Request) Classify(ctx context.Context, c classifier.Classifier) Classification {
+	if c == nil {
+		return Classification{Err: errors.New("selection: no classifier")}
+	}
 	if cl, ok := r.Classification(c); ok {
 		return cl
 	}
