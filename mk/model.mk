@@ -5,6 +5,10 @@
 #                       graphs (.cache/models/domain-minilm-fp32, -fp16).
 #                       Refuses to replace the shipped model unless FORCE=1. GPU if torch sees one,
 #                       else CPU (see docs/model-card.md for the time it takes).
+#   make model-embedding  give the shipped graph its second output, the sentence embedding (the
+#                       pooled vector the classification head reads; training/domainclf/embedout.py):
+#                       logits unchanged bit for bit, model_info.json updated. Deterministic and
+#                       idempotent; `make model` runs it after each export.
 #   make model-gpu      derive the default's GPU graph from the shipped int8 model, no training and no
 #                       torch (training/domainclf/gpugraph.py: weights dequantized, fp16): into
 #                       .cache/models/gpu/domain-minilm with ensemble.json and the linear model beside
@@ -53,7 +57,7 @@ MODEL_ENV        := cd training && HF_HUB_OFFLINE=1 DOMAIN_DATA_DIR=$(DATA_DIR)/
 
 TEST_TARGETS += model-test
 
-.PHONY: model model-gpu model-gpu-export model-compare model-test model-encoder model-data-check vsr-test-models
+.PHONY: model model-embedding model-gpu model-gpu-export model-compare model-test model-encoder model-data-check vsr-test-models
 
 $(MODEL_VENV)/.light: training/requirements-light.txt | deps-build
 	@test -x $(MODEL_PY) || $(MODEL_PYTHON) -m venv $(MODEL_VENV)
@@ -83,7 +87,11 @@ model: model-data-check $(MODEL_VENV)/.full model-encoder ## Retrain and export 
 	$(MODEL_ENV) $(MODEL_PY) -m domainclf.export --ckpt $(MODEL_CKPT) --encoder $(MODEL_TEACHER_INT8) \
 	  --out $(MODEL_FP32) --fp16-out $(MODEL_FP16) --int8-out $(CURDIR)/$(MODEL_SHIPPED) $(MODEL_ENSEMBLE_ARGS) \
 	  $(if $(FORCE),--force)
+	$(MODEL_ENV) $(MODEL_PY) -m domainclf.embedout --model $(CURDIR)/$(MODEL_SHIPPED)
 	$(MODEL_ENV) $(MODEL_PY) -m domainclf.evaluate $(MODEL_FP32) $(CURDIR)/$(MODEL_SHIPPED) --record
+
+model-embedding: $(MODEL_VENV)/.light ## Add the sentence embedding output to the shipped ONNX graph (logits unchanged)
+	cd training && $(MODEL_PY) -m domainclf.embedout --model $(CURDIR)/$(MODEL_SHIPPED)
 
 # The image's build stage (golang:bookworm) may lack the venv module: install it there.
 $(GPUGRAPH_VENV)/.ok: training/requirements-gpugraph.txt | deps-build

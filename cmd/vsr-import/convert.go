@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/semantic-epp/semantic-epp/pkg/plugins/signal/keyword"
+	"github.com/semantic-epp/semantic-epp/pkg/plugins/signal/similarity"
 	"github.com/semantic-epp/semantic-epp/pkg/selection/decision"
 )
 
@@ -177,7 +178,7 @@ func Convert(src []byte) ([]byte, *Report, error) {
 	sel.ReasoningFamilies = families(in.Providers.Defaults.ReasoningFamilies, in.Providers.Defaults.DefaultReasoningEffort, r)
 
 	kw := keywordRules(in.Routing.Signals.Keywords, r)
-	sim := similarityRoutes(in.Routing.Signals.Embeddings, r)
+	sim := similarityRoutes(in.Routing.Signals.Embeddings, embeddingModel(doc), r)
 	domains := map[string][]string{}
 	for _, d := range in.Routing.Signals.Domains {
 		cats := d.MMLUCategories
@@ -277,10 +278,16 @@ func Convert(src []byte) ([]byte, *Report, error) {
 			used[s] = true
 		}
 	}
-	if used[domainSignalName] || len(in.Routing.Signals.Domains) > 0 {
+	// One classifier serves the domain and the similarity signal: its graph
+	// yields the domain scores and the embedding in one pass.
+	withDomain := used[domainSignalName] || len(in.Routing.Signals.Domains) > 0
+	if withDomain || len(sim) > 0 {
+		cfg.Plugins = append(cfg.Plugins,
+			pluginSpec{Name: classifierName, Type: classifierType, Parameters: map[string]any{"modelDir": "embedded", "cacheSize": 1024}})
+	}
+	if withDomain {
 		sel.Signals = append(sel.Signals, domainSignalName)
 		cfg.Plugins = append(cfg.Plugins,
-			pluginSpec{Name: classifierName, Type: classifierType, Parameters: map[string]any{"modelDir": "embedded", "cacheSize": 1024}},
 			pluginSpec{Name: domainSignalName, Type: domainSignalType, Parameters: map[string]any{"classifierRef": classifierName}})
 	}
 	if len(kw) > 0 {
@@ -289,7 +296,8 @@ func Convert(src []byte) ([]byte, *Report, error) {
 	}
 	if len(sim) > 0 {
 		sel.Signals = append(sel.Signals, similaritySignalName)
-		cfg.Plugins = append(cfg.Plugins, pluginSpec{Name: similaritySignalName, Type: similaritySignalType, Parameters: similarityParams{Routes: sim}})
+		cfg.Plugins = append(cfg.Plugins, pluginSpec{Name: similaritySignalName, Type: similarity.Type,
+			Parameters: similarity.Parameters{ClassifierRef: classifierName, Routes: sim}})
 	}
 	if sel.Models == nil {
 		sel.Models = []selectorModel{}
@@ -308,7 +316,7 @@ func Convert(src []byte) ([]byte, *Report, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := validate(out, &sel, kw); err != nil {
+	if err := validate(out, &sel, kw, sim); err != nil {
 		return nil, nil, fmt.Errorf("the converted config does not validate: %w", err)
 	}
 	return out, r, nil
@@ -373,20 +381,53 @@ func keywordRules(in []vsrKeyword, r *Report) []keyword.Rule {
 	return out
 }
 
-func similarityRoutes(in []vsrEmbedding, r *Report) []similarityRoute {
-	var out []similarityRoute
+func similarityRoutes(in []vsrEmbedding, model string, r *Report) []similarity.Route {
+	var out []similarity.Route
 	for i, e := range in {
 		path := fmt.Sprintf("routing.signals.embeddings[%d] (%s)", i, e.Name)
-		if e.QueryModality != "" && e.QueryModality != "text" {
+		agg := strings.ToLower(e.AggregationMethod)
+		switch {
+		case e.QueryModality != "" && e.QueryModality != "text":
 			r.notTranslated(path, "query_modality %q: only text prompts are embedded; decisions on it are dropped", e.QueryModality)
 			continue
+		case len(e.Candidates) == 0:
+			r.notTranslated(path, "no candidates; decisions on it are dropped")
+			continue
+		case e.Threshold < 0 || e.Threshold > 1:
+			r.notTranslated(path, "threshold %v is outside [0, 1] (a cosine); decisions on it are dropped", e.Threshold)
+			continue
+		case agg != "" && agg != similarity.AggMax && agg != similarity.AggMean && agg != similarity.AggAny:
+			r.notTranslated(path, "aggregation_method %q is not max, mean or any; decisions on it are dropped", e.AggregationMethod)
+			continue
 		}
-		out = append(out, similarityRoute{Name: e.Name, Threshold: e.Threshold, Aggregation: e.AggregationMethod, Examples: e.Candidates})
+		th := e.Threshold
+		out = append(out, similarity.Route{Name: e.Name, Threshold: &th, Aggregation: agg, Examples: e.Candidates})
 	}
 	if len(out) > 0 {
-		r.note("routing.signals.embeddings", "emitted as a %s plugin, which this build does not provide yet", similaritySignalType)
+		router := "its default embedding model"
+		if model != "" {
+			router = fmt.Sprintf("its %q embedding model", model)
+		}
+		r.approximated("routing.signals.embeddings", "the router embeds with %s; the %s plugin uses semantic-epp's embedded encoder "+
+			"(the default classifier's embedding output, trained on 14 subject domains), so the thresholds are cosines of another "+
+			"encoder: re-check them (docs/model-card.md)", router, similarity.Type)
 	}
 	return out
+}
+
+// embeddingModel is the router's embedding model type
+// (global.model_catalog.embeddings.semantic.embedding_config.model_type), or "".
+func embeddingModel(doc map[string]any) string {
+	v := any(doc)
+	for _, k := range []string{"global", "model_catalog", "embeddings", "semantic", "embedding_config", "model_type"} {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return ""
+		}
+		v = m[k]
+	}
+	s, _ := v.(string)
+	return s
 }
 
 // ruleTranslator maps a router condition tree to a decision condition tree.

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/semantic-epp/semantic-epp/pkg/plugins/signal/similarity"
 )
 
 const small = `
@@ -126,5 +128,94 @@ func TestRun(t *testing.T) {
 	stderr.Reset()
 	if rc := run([]string{bad}, &stdout, &stderr); rc != 1 || !strings.Contains(stderr.String(), "not a vLLM Semantic Router config") {
 		t.Errorf("run(bad) = %d, %s", rc, stderr.String())
+	}
+}
+
+const embeddings = `
+version: v0.3
+providers:
+  defaults: {default_model: a}
+  models: [{name: a}, {name: b}]
+routing:
+  signals:
+    embeddings:
+    - {name: support, threshold: 0.7, aggregation_method: MAX, candidates: [installation guide, error message]}
+    - {name: billing, threshold: 0.6, aggregation_method: any, candidates: [refund my order]}
+    - {name: loose, threshold: 1.5, candidates: [x]}
+    - {name: summed, threshold: 0.5, aggregation_method: sum, candidates: [x]}
+    - {name: empty, threshold: 0.5}
+    - {name: photos, threshold: 0.1, query_modality: image, candidates: [a photo]}
+  decisions:
+  - name: help
+    rules: {operator: OR, conditions: [{type: embedding, name: support}, {type: embedding, name: billing}]}
+    modelRefs: [{model: b}]
+  - name: lost
+    rules: {operator: OR, conditions: [{type: embedding, name: loose}]}
+    modelRefs: [{model: b}]
+global:
+  model_catalog:
+    embeddings:
+      semantic:
+        embedding_config: {model_type: qwen3}
+`
+
+// TestConvertEmbeddings: embedding signals become one similarity-signal over
+// the embedded classifier; rules it cannot run are reported and dropped, and
+// the report names the router's embedding model.
+func TestConvertEmbeddings(t *testing.T) {
+	out, rep, err := Convert([]byte(embeddings))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Plugins []struct {
+			Name       string `json:"name"`
+			Type       string `json:"type"`
+			Parameters struct {
+				ClassifierRef string             `json:"classifierRef"`
+				Routes        []similarity.Route `json:"routes"`
+				Decisions     []any              `json:"decisions"`
+			} `json:"parameters"`
+		} `json:"plugins"`
+	}
+	if err := yaml.Unmarshal(out, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]int{}
+	for _, p := range cfg.Plugins {
+		types[p.Type]++
+		switch p.Name {
+		case similaritySignalName:
+			if p.Parameters.ClassifierRef != classifierName {
+				t.Errorf("classifierRef %q, want %q", p.Parameters.ClassifierRef, classifierName)
+			}
+			var names []string
+			for _, r := range p.Parameters.Routes {
+				names = append(names, r.Name+"/"+r.Aggregation)
+			}
+			if got := strings.Join(names, ","); got != "support/max,billing/any" {
+				t.Errorf("routes %s, want support/max,billing/any", got)
+			}
+		case selectorName:
+			if len(p.Parameters.Decisions) != 1 {
+				t.Errorf("decisions %v, want only help", p.Parameters.Decisions)
+			}
+		}
+	}
+	if types[classifierType] != 1 || types["similarity-signal"] != 1 || types[domainSignalType] != 0 {
+		t.Errorf("plugin types %v, want one classifier, one similarity-signal, no domain-signal", types)
+	}
+	report := strings.Join(rep.Lines, "\n")
+	for _, want := range []string{
+		`embeddings[2] (loose): threshold 1.5 is outside [0, 1]`,
+		`embeddings[3] (summed): aggregation_method "sum"`,
+		`embeddings[4] (empty): no candidates`,
+		`embeddings[5] (photos): query_modality "image"`,
+		`decisions[1] (lost): embedding signal "loose" is not translated`,
+		`the router embeds with its "qwen3" embedding model`,
+	} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q:\n%s", want, report)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/gateway-api-inference-extension/pkg/epp/config/loader"
 
 	"github.com/semantic-epp/semantic-epp/pkg/plugins/signal/keyword"
+	"github.com/semantic-epp/semantic-epp/pkg/plugins/signal/similarity"
 	"github.com/semantic-epp/semantic-epp/pkg/selection/decision"
 )
 
@@ -53,7 +54,7 @@ func blockStyle(n *yamlv3.Node) {
 // checks the selector's decisions and the keyword rules with the packages
 // that run them. Instantiating every plugin needs the selector wiring of
 // signals and decisions, which comes with the selector itself.
-func validate(out []byte, sel *selectorParams, rules []keyword.Rule) error {
+func validate(out []byte, sel *selectorParams, rules []keyword.Rule, routes []similarity.Route) error {
 	raw, _, err := loader.LoadRawConfig(out, logr.Discard())
 	if err != nil {
 		return err
@@ -75,6 +76,11 @@ func validate(out []byte, sel *selectorParams, rules []keyword.Rule) error {
 	if len(rules) > 0 {
 		if _, err := keyword.New(keywordSignalName, keyword.Parameters{Rules: rules}); err != nil {
 			return err
+		}
+	}
+	if len(routes) > 0 {
+		if err := similarity.Check(similarity.Parameters{ClassifierRef: classifierName, Routes: routes}); err != nil {
+			return fmt.Errorf("%s: %w", similaritySignalName, err)
 		}
 	}
 	return nil

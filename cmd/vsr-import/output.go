@@ -16,7 +16,6 @@ const (
 	domainSignalType     = "domain-signal"
 	keywordSignalName    = "keywords"
 	similaritySignalName = "similarity"
-	similaritySignalType = "similarity-signal"
 )
 
 // The EndpointPickerConfig written, in the field order a reader expects
@@ -81,17 +80,6 @@ type reasoningFamily struct {
 
 type keywordParams struct {
 	Rules []keyword.Rule `json:"rules"`
-}
-
-type similarityParams struct {
-	Routes []similarityRoute `json:"routes"`
-}
-
-type similarityRoute struct {
-	Name        string   `json:"name"`
-	Threshold   float64  `json:"threshold"`
-	Aggregation string   `json:"aggregation,omitempty"`
-	Examples    []string `json:"examples"`
 }
 
 // endpointPlugins are the plugins after model selection: the served-model

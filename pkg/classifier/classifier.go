@@ -22,6 +22,11 @@ type Result struct {
 	// and only a head+tail window of it was classified. Callers count it; the
 	// text is never dropped silently.
 	Truncated bool
+	// Embedding is the sentence embedding the classifier computed on the way
+	// to its scores (the pooled vector its classification head reads),
+	// L2-normalised, so the dot product of two is their cosine. Nil when the
+	// classifier yields none (EmbeddingDimOf is 0).
+	Embedding []float32
 }
 
 // Classifier maps a text to one of a fixed set of labels.
@@ -49,6 +54,17 @@ func DeviceOf(c Classifier) string {
 		return d.Device()
 	}
 	return ""
+}
+
+// EmbeddingDimOf returns the length of the embeddings c puts in its results
+// when it reports one with an EmbeddingDim() method (the ONNX backend with an
+// embedding output, and the wrappers that pass it through), else 0: c yields
+// no embedding.
+func EmbeddingDimOf(c Classifier) int {
+	if e, ok := c.(interface{ EmbeddingDim() int }); ok {
+		return e.EmbeddingDim()
+	}
+	return 0
 }
 
 // ErrClosed is returned by a classifier used after Close.

@@ -24,6 +24,7 @@ import (
 	"github.com/semantic-epp/semantic-epp/pkg/plugins/servedmodelfilter"
 	"github.com/semantic-epp/semantic-epp/pkg/plugins/signal/domain"
 	"github.com/semantic-epp/semantic-epp/pkg/plugins/signal/keyword"
+	"github.com/semantic-epp/semantic-epp/pkg/plugins/signal/similarity"
 )
 
 // RegisterAll registers the factories of the llm-d plugins and ours. Call it
@@ -54,6 +55,7 @@ func RegisterAll() {
 	plugin.Register(load.Type, load.Factory)
 	plugin.Register(keyword.Type, keyword.Factory)
 	plugin.Register(domain.Type, domain.Factory)
+	plugin.Register(similarity.Type, similarity.Factory)
 }
 
 // Collectors returns the Prometheus collectors of our plugins and of the

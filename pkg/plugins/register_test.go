@@ -14,7 +14,7 @@ func TestRegisterAll(t *testing.T) {
 		"classifier", "semantic-model-selector", "served-model-filter", "served-model-profile-handler",
 		"by-label", "by-label-selector", "encode-filter", "decode-filter", "prefill-filter",
 		"disagg-headers-handler", "prefill-header-handler",
-		"models-data-source", "model-server-protocol-models", "keyword-signal",
+		"models-data-source", "model-server-protocol-models", "keyword-signal", "domain-signal", "similarity-signal",
 	} {
 		if _, ok := plugin.Registry[typ]; !ok {
 			t.Errorf("plugin type %q not registered", typ)

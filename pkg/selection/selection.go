@@ -17,10 +17,14 @@ package selection
 
 import (
 	"context"
+	"errors"
+	"reflect"
 	"time"
 
 	fwkplugin "sigs.k8s.io/gateway-api-inference-extension/pkg/epp/framework/interface/plugin"
 	fwksched "sigs.k8s.io/gateway-api-inference-extension/pkg/epp/framework/interface/scheduling"
+
+	"github.com/semantic-epp/semantic-epp/pkg/classifier"
 )
 
 // Request is the selection state of one request. The selector builds it once
@@ -42,6 +46,53 @@ type Request struct {
 	// Loads holds the load of each candidate model that a filter or scorer
 	// read, by model, so the selector reports what the decision saw.
 	Loads map[string]ModelLoad
+
+	// classifications holds each classifier's result on Text (see Classify).
+	classifications map[classifier.Classifier]Classification
+}
+
+// Classification is one classifier's outcome on a request's text.
+type Classification struct {
+	Result classifier.Result
+	Err    error
+	// Duration is how long the classifier took.
+	Duration time.Duration
+}
+
+// Classify returns c's classification of r.Text, running c only the first
+// time: signals that share a classifier (the domain and the similarity
+// signal over the default classifier) read one result, so a request pays for
+// one encoder pass. Errors are kept too. Signals are evaluated one after the
+// other; Classify is not safe for concurrent use on one Request.
+func (r *Request) Classify(ctx context.Context, c classifier.Classifier) Classification {
+	if c == nil {
+		return Classification{Err: errors.New("selection: no classifier")}
+	}
+	if cl, ok := r.Classification(c); ok {
+		return cl
+	}
+	start := time.Now()
+	res, err := c.Classify(ctx, r.Text)
+	cl := Classification{Result: res, Err: err, Duration: time.Since(start)}
+	// A classifier of a type that cannot be a map key (none of ours) is run
+	// again by the next signal instead of panicking.
+	if reflect.TypeOf(c).Comparable() {
+		if r.classifications == nil {
+			r.classifications = make(map[classifier.Classifier]Classification, 1)
+		}
+		r.classifications[c] = cl
+	}
+	return cl
+}
+
+// Classification returns c's classification of r.Text if a signal already
+// ran it.
+func (r *Request) Classification(c classifier.Classifier) (Classification, bool) {
+	if r == nil || c == nil || r.classifications == nil || !reflect.TypeOf(c).Comparable() {
+		return Classification{}, false
+	}
+	cl, ok := r.classifications[c]
+	return cl, ok
 }
 
 // RecordLoad keeps the load a filter or scorer read for a model.

@@ -12,7 +12,8 @@ MatMulInteger -> Cast -> Mul chain becomes one MatMul, QAttention becomes the
 com.microsoft Attention it was quantized from, Gather + DequantizeLinear on an
 embedding table becomes a Gather on the dequantized table. fp16 (default)
 then converts the weights and activations with ONNX Runtime's own converter,
-keeping int64 inputs and float32 logits. Only the activations' dynamic
+keeping int64 inputs and float32 outputs (logits, and the sentence embedding
+when the source graph has one: domainclf.embedout). Only the activations' dynamic
 quantization of the CPU graph is gone, so labels agree with the CPU default
 on nearly every text (TestCUDAModelAgreement measures it on dev.jsonl).
 
@@ -207,7 +208,7 @@ def dequantize(model: onnx.ModelProto, emulate: bool = False) -> onnx.ModelProto
 
 
 def to_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
-    """fp16 weights and activations, int64 inputs and float32 logits kept."""
+    """fp16 weights and activations, int64 inputs and float32 outputs kept."""
     from onnxruntime.transformers.onnx_model import OnnxModel
 
     m = OnnxModel(model)
@@ -215,8 +216,19 @@ def to_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
     return m.model
 
 
+def check_outputs(src: onnx.ModelProto, out: onnx.ModelProto) -> None:
+    """The GPU graph has the source's outputs (logits, the embedding), float32."""
+    want = [o.name for o in src.graph.output]
+    got = {o.name: o.type.tensor_type.elem_type for o in out.graph.output}
+    for name in want:
+        if got.get(name) != onnx.TensorProto.FLOAT:
+            raise GraphError(f"output {name} is lost or not float32 in the GPU graph")
+
+
 def build(src: Path, out: Path, precision: str, emulate: bool = False, fused: bool = True) -> dict:
     model = onnx.load(str(src / "model.onnx"))
+    source = onnx.ModelProto()
+    source.CopyFrom(model)
     model = dequantize(model, emulate)
     if fused:
         try:
@@ -225,6 +237,7 @@ def build(src: Path, out: Path, precision: str, emulate: bool = False, fused: bo
             raise GraphError(f"fusing: {e}") from e
     if precision == "fp16":
         model = to_fp16(model)
+    check_outputs(source, model)
     model.producer_name, model.producer_version, model.doc_string = "domainclf.gpugraph", "1", ""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
@@ -239,9 +252,10 @@ def build(src: Path, out: Path, precision: str, emulate: bool = False, fused: bo
             "derived_from": {"model.onnx": _sha256(src / "model.onnx"), "dir": src.name},
             "precision": f"{precision} (GPU graph: the shipped int8 graph's weights dequantized, "
                          f"{'activations quantized per text as on the CPU' if emulate else 'float activations'}, "
-                         f"{'embedding and residual blocks fused, ' if fused else ''}int64 inputs, float32 logits)",
+                         f"{'embedding and residual blocks fused, ' if fused else ''}int64 inputs, float32 outputs)",
             "labels": srcinfo.get("labels"),
             "max_len": srcinfo.get("max_len"),
+            "embedding": srcinfo.get("embedding"),
             "files": {f: _sha256(tmp / f) for f in ("model.onnx", "tokenizer.json", "category_mapping.json") if (tmp / f).is_file()},
         }
         (tmp / "model_info.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")

@@ -43,7 +43,8 @@ def test_contract(shipped):
         assert i.type == "tensor(int64)"
         assert isinstance(i.shape[0], str) and isinstance(i.shape[1], str), "batch and sequence must be dynamic"
     outs = shipped.sess.get_outputs()
-    assert [o.name for o in outs] == ["logits"] and outs[0].shape[1] == len(data.LABELS)
+    assert [o.name for o in outs] == ["logits", "sentence_embedding"] and outs[0].shape[1] == len(data.LABELS)
+    assert outs[1].type == "tensor(float)" and isinstance(outs[1].shape[0], str) and outs[1].shape[1] == 384
 
 
 def test_batching_barely_changes_results(shipped):

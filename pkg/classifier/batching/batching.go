@@ -90,6 +90,9 @@ func (b *Batcher) Labels() []string { return b.inner.Labels() }
 // one, else "".
 func (b *Batcher) Device() string { return classifier.DeviceOf(b.inner) }
 
+// EmbeddingDim is the wrapped classifier's embedding length (0: none).
+func (b *Batcher) EmbeddingDim() int { return classifier.EmbeddingDimOf(b.inner) }
+
 // Classify queues text and waits for its batch.
 func (b *Batcher) Classify(ctx context.Context, text string) (classifier.Result, error) {
 	if err := ctx.Err(); err != nil {

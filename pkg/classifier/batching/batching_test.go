@@ -324,3 +324,38 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("queue wait histogram observed %d requests, want 3", got)
 	}
 }
+
+// embedder adds a one-value embedding (the text's length) to a backend's
+// results, standing for a backend with an embedding output.
+type embedder struct{ classifier.Classifier }
+
+func (e embedder) EmbeddingDim() int { return 1 }
+
+func (e embedder) ClassifyBatch(ctx context.Context, texts []string) ([]classifier.Result, error) {
+	res, err := e.Classifier.ClassifyBatch(ctx, texts)
+	for i := range res {
+		res[i].Embedding = []float32{float32(len(texts[i]))}
+	}
+	return res, err
+}
+
+// TestEmbeddingPassesThrough: each text of a gathered batch gets its own
+// embedding back, and the batcher reports the backend's embedding length.
+func TestEmbeddingPassesThrough(t *testing.T) {
+	b := New(embedder{realBackend(t)}, Options{MaxBatchSize: 8})
+	defer func() { _ = b.Close() }()
+	if d := classifier.EmbeddingDimOf(b); d != 1 {
+		t.Errorf("EmbeddingDimOf = %d, want 1", d)
+	}
+	texts := []string{"a", "bb", "ccc", "dddd", "eeeee", "ffffff"}
+	out := classifyAsync(b, context.Background(), texts)
+	for range texts {
+		o := <-out
+		if o.err != nil {
+			t.Fatal(o.err)
+		}
+		if len(o.res.Embedding) != 1 || int(o.res.Embedding[0]) != len(o.text) {
+			t.Errorf("%q: embedding %v, want [%d]", o.text, o.res.Embedding, len(o.text))
+		}
+	}
+}

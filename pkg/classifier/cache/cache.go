@@ -49,6 +49,10 @@ func (c *Cache) key(text string) key {
 // Labels returns the inner classifier's labels.
 func (c *Cache) Labels() []string { return c.inner.Labels() }
 
+// EmbeddingDim is the inner classifier's embedding length (0: none). Cached
+// results keep their embedding.
+func (c *Cache) EmbeddingDim() int { return classifier.EmbeddingDimOf(c.inner) }
+
 // Classify answers from the cache or asks the inner classifier.
 func (c *Cache) Classify(ctx context.Context, text string) (classifier.Result, error) {
 	if c.closed.Load() {
@@ -118,17 +122,25 @@ func (c *Cache) Close() error {
 // Len is the number of cached results.
 func (c *Cache) Len() int { return c.lru.Len() }
 
-// get returns a copy of a cached result (the caller may modify its Scores).
+// get returns a copy of a cached result (the caller may modify its Scores
+// and Embedding).
 func (c *Cache) get(k key) (classifier.Result, bool) {
 	r, ok := c.lru.Get(k)
 	if !ok {
 		return classifier.Result{}, false
 	}
-	r.Scores = append([]float32(nil), r.Scores...)
-	return r, true
+	return clone(r), true
 }
 
 func (c *Cache) put(k key, r classifier.Result) {
+	c.lru.Add(k, clone(r))
+}
+
+// clone copies the slices of r, so the cache and its callers share none.
+func clone(r classifier.Result) classifier.Result {
 	r.Scores = append([]float32(nil), r.Scores...)
-	c.lru.Add(k, r)
+	if r.Embedding != nil {
+		r.Embedding = append([]float32(nil), r.Embedding...)
+	}
+	return r
 }

@@ -30,8 +30,10 @@ func (f *fake) Classify(_ context.Context, text string) (classifier.Result, erro
 	l := len(text) % 2
 	scores := []float32{0.25, 0.25}
 	scores[l] = 0.75
-	return classifier.Result{Label: f.Labels()[l], Confidence: 0.75, Scores: scores}, nil
+	return classifier.Result{Label: f.Labels()[l], Confidence: 0.75, Scores: scores, Embedding: []float32{float32(l), 1}}, nil
 }
+
+func (f *fake) EmbeddingDim() int { return 2 }
 
 func (f *fake) ClassifyBatch(ctx context.Context, texts []string) ([]classifier.Result, error) {
 	f.batches.Add(1)
@@ -101,10 +103,32 @@ func TestResultsAreCopies(t *testing.T) {
 	c := New(&fake{}, 4)
 	ctx := context.Background()
 	r1, _ := c.Classify(ctx, "a")
-	r1.Scores[0] = 42
+	r1.Scores[0], r1.Embedding[0] = 42, 42
 	r2, _ := c.Classify(ctx, "a")
-	if r2.Scores[0] == 42 {
+	if r2.Scores[0] == 42 || r2.Embedding[0] == 42 {
 		t.Error("modifying a result changed the cached one")
+	}
+}
+
+// TestEmbeddingKept: a cache hit carries the embedding of the miss, and the
+// cache reports the inner classifier's embedding length.
+func TestEmbeddingKept(t *testing.T) {
+	f := &fake{}
+	c := New(f, 4)
+	if d := classifier.EmbeddingDimOf(c); d != 2 {
+		t.Errorf("EmbeddingDimOf = %d, want the inner classifier's 2", d)
+	}
+	ctx := context.Background()
+	miss, _ := c.Classify(ctx, "a")
+	hit, _ := c.Classify(ctx, "a")
+	batch, _ := c.ClassifyBatch(ctx, []string{"a", "bb"})
+	if f.calls.Load() != 2 {
+		t.Fatalf("%d inner calls, want 2 (a, bb)", f.calls.Load())
+	}
+	for _, r := range []classifier.Result{hit, batch[0]} {
+		if !slices.Equal(r.Embedding, miss.Embedding) || len(r.Embedding) != 2 {
+			t.Errorf("cached embedding %v, want %v", r.Embedding, miss.Embedding)
+		}
 	}
 }
 

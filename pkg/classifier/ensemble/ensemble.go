@@ -107,6 +107,17 @@ func (e *Classifier) Members() []Member { return e.members }
 // else "".
 func (e *Classifier) Device() string { return classifier.DeviceOf(e.members[0].Classifier) }
 
+// EmbeddingDim is the embedding length of the first member that yields
+// embeddings (the ONNX model of the default ensemble), else 0.
+func (e *Classifier) EmbeddingDim() int {
+	for _, m := range e.members {
+		if d := classifier.EmbeddingDimOf(m.Classifier); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
 // Classify classifies text with every member, one after the other, and
 // combines their scores.
 func (e *Classifier) Classify(ctx context.Context, text string) (classifier.Result, error) {
@@ -158,11 +169,18 @@ func (e *Classifier) ClassifyBatch(ctx context.Context, texts []string) ([]class
 	return out, nil
 }
 
-// combine returns softmax_i(Σ_m w_m · log max(p_m,i, minProb)).
+// combine returns softmax_i(Σ_m w_m · log max(p_m,i, minProb)), with the
+// embedding of the first member that has one: combining embeddings of
+// different models would mean nothing, and the ONNX member's is the one the
+// similarity signal's examples were embedded with.
 func (e *Classifier) combine(results []classifier.Result) (classifier.Result, error) {
 	logits := make([]float64, len(e.labels))
 	var truncated bool
+	var embedding []float32
 	for m, r := range results {
+		if embedding == nil {
+			embedding = r.Embedding
+		}
 		if len(r.Scores) != len(e.labels) {
 			return classifier.Result{}, fmt.Errorf("ensemble member %q: %d scores for %d labels",
 				e.members[m].Name, len(r.Scores), len(e.labels))
@@ -187,7 +205,8 @@ func (e *Classifier) combine(results []classifier.Result) (classifier.Result, er
 	for i, v := range logits {
 		scores[i] = float32(v / sum)
 	}
-	return classifier.Result{Label: e.labels[best], Confidence: scores[best], Scores: scores, Truncated: truncated}, nil
+	return classifier.Result{Label: e.labels[best], Confidence: scores[best], Scores: scores, Truncated: truncated,
+		Embedding: embedding}, nil
 }
 
 // Close closes every member.

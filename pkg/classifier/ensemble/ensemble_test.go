@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 type fixed struct {
 	labels    []string
 	scores    []float32
+	embedding []float32
 	truncated bool
 	err       error
 	closeErr  error
@@ -26,8 +28,9 @@ func (f *fixed) Classify(_ context.Context, text string) (classifier.Result, err
 	if f.err != nil {
 		return classifier.Result{}, f.err
 	}
-	return classifier.Result{Scores: f.scores, Truncated: f.truncated && text != ""}, nil
+	return classifier.Result{Scores: f.scores, Truncated: f.truncated && text != "", Embedding: f.embedding}, nil
 }
+func (f *fixed) EmbeddingDim() int { return len(f.embedding) }
 func (f *fixed) ClassifyBatch(ctx context.Context, texts []string) ([]classifier.Result, error) {
 	out := make([]classifier.Result, len(texts))
 	for i, t := range texts {
@@ -212,4 +215,54 @@ func TestConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestEmbeddingFromTheMemberThatHasOne: the ensemble's result carries the
+// embedding of the first member that yields one, unchanged, for single and
+// batched calls; its EmbeddingDim is that member's.
+func TestEmbeddingFromTheMemberThatHasOne(t *testing.T) {
+	ab := []string{"a", "b"}
+	emb := []float32{0.6, 0.8}
+	tests := []struct {
+		name    string
+		members []Member
+		want    []float32
+	}{
+		{"first member", []Member{
+			{"onnx", &fixed{labels: ab, scores: []float32{0.8, 0.2}, embedding: emb}, 1},
+			{"linear", &fixed{labels: ab, scores: []float32{0.4, 0.6}}, 1},
+		}, emb},
+		{"second member", []Member{
+			{"linear", &fixed{labels: ab, scores: []float32{0.4, 0.6}}, 1},
+			{"onnx", &fixed{labels: ab, scores: []float32{0.8, 0.2}, embedding: emb}, 1},
+		}, emb},
+		{"none", []Member{
+			{"x", &fixed{labels: ab, scores: []float32{0.4, 0.6}}, 1},
+			{"y", &fixed{labels: ab, scores: []float32{0.8, 0.2}}, 1},
+		}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := New(tt.members)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := classifier.EmbeddingDimOf(e); d != len(tt.want) {
+				t.Errorf("EmbeddingDimOf = %d, want %d", d, len(tt.want))
+			}
+			r, err := e.Classify(context.Background(), "x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs, err := e.ClassifyBatch(context.Background(), []string{"x", "y"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, got := range [][]float32{r.Embedding, rs[0].Embedding, rs[1].Embedding} {
+				if !slices.Equal(got, tt.want) {
+					t.Errorf("embedding %v, want %v", got, tt.want)
+				}
+			}
+		})
+	}
 }

@@ -6,7 +6,8 @@
 //
 // The model must take int64 input_ids and attention_mask, optionally
 // token_type_ids, with dynamic batch and sequence axes, and return float
-// logits [batch, labels]. Texts longer than the sequence limit are classified
+// logits [batch, labels], and optionally a sentence embedding [batch, dim]
+// (Options.EmbeddingOutput), which results then carry L2-normalised. Texts longer than the sequence limit are classified
 // on a head+tail window of their tokens (Result.Truncated). Batches are padded
 // to their longest sequence. The ONNX Runtime library is found as described
 // in ResolveLibrary.
@@ -52,6 +53,8 @@ type Classifier struct {
 	session *ort.DynamicAdvancedSession
 
 	inputs     []string // model inputs in the order given to the session
+	embedding  string   // embedding output name; "" when the model has none
+	embDim     int      // embedding length, set by the probe
 	tok        *tokenizer.Tokenizer
 	labels     []string
 	maxSeqLen  int
@@ -91,18 +94,18 @@ func Load(ctx context.Context, o Options, fsys fs.FS) (*Classifier, error) {
 		return nil, fmt.Errorf("%s can produce ids up to %d but %s's word embedding table has %d rows: tokenizer and model do not match",
 			TokenizerFile, tok.VocabSize()-1, ModelFile, facts.wordRows)
 	}
-	inputs, err := checkIO(model)
+	inputs, embedding, err := checkIO(model, o.EmbeddingOutput)
 	if err != nil {
 		return nil, err
 	}
-	c := &Classifier{inputs: inputs, tok: tok, labels: labels}
+	c := &Classifier{inputs: inputs, embedding: embedding, tok: tok, labels: labels}
 	c.maxSeqLen = seqLimit(o.MaxSeqLen, tok.TruncationMaxLength(), facts.positionRows)
 	content := c.maxSeqLen - tok.SpecialTokens()
 	if content < 2 {
 		return nil, fmt.Errorf("sequence limit %d leaves no room for text after %d special tokens", c.maxSeqLen, tok.SpecialTokens())
 	}
 	c.head, c.tail = content/2, content-content/2
-	if c.session, c.device, err = newSession(ctx, o, model, inputs, facts.quantized); err != nil {
+	if c.session, c.device, err = newSession(ctx, o, model, inputs, c.outputs(), facts.quantized); err != nil {
 		return nil, err
 	}
 	if err := c.probe(ctx, facts.wordRows > 0); err != nil {
@@ -110,7 +113,8 @@ func Load(ctx context.Context, o Options, fsys fs.FS) (*Classifier, error) {
 		return nil, err
 	}
 	log.FromContext(ctx).Info("ONNX classifier loaded", "device", c.device, "labels", len(labels),
-		"maxSeqLen", c.maxSeqLen, "vocab", tok.VocabSize(), "onnxruntime", Version())
+		"maxSeqLen", c.maxSeqLen, "vocab", tok.VocabSize(), "embedding", c.embedding, "embeddingDim", c.embDim,
+		"onnxruntime", Version())
 	return c, nil
 }
 
@@ -132,12 +136,22 @@ func seqLimit(opt, tokenizerMax int, positions int64) int {
 }
 
 // checkIO checks the model's inputs and outputs and returns the input names
-// in the model's order.
-func checkIO(model []byte) ([]string, error) {
+// in the model's order and the embedding output to read ("" for none; see
+// Options.EmbeddingOutput).
+func checkIO(model []byte, embeddingOutput string) ([]string, string, error) {
 	ins, outs, err := ort.GetInputOutputInfoWithONNXData(model)
 	if err != nil {
-		return nil, fmt.Errorf("%s is not a model ONNX Runtime can load: %w", ModelFile, err)
+		return nil, "", fmt.Errorf("%s is not a model ONNX Runtime can load: %w", ModelFile, err)
 	}
+	names, err := checkInputs(ins)
+	if err != nil {
+		return nil, "", err
+	}
+	emb, err := checkOutputs(outs, embeddingOutput)
+	return names, emb, err
+}
+
+func checkInputs(ins []ort.InputOutputInfo) ([]string, error) {
 	var names []string
 	found := map[string]bool{}
 	for _, in := range ins {
@@ -159,15 +173,7 @@ func checkIO(model []byte) ([]string, error) {
 			return nil, fmt.Errorf("%s has no input %q (inputs: %v)", ModelFile, want, names)
 		}
 	}
-	for _, out := range outs {
-		if out.Name == Logits {
-			if out.OrtValueType != ort.ONNXTypeTensor || out.DataType != ort.TensorElementDataTypeFloat || len(out.Dimensions) != 2 {
-				return nil, fmt.Errorf("%s: output %q is %s, want a float tensor [batch, labels]", ModelFile, Logits, out.String())
-			}
-			return names, nil
-		}
-	}
-	return nil, fmt.Errorf("%s has no output %q", ModelFile, Logits)
+	return names, nil
 }
 
 // probe runs the largest token id through the model: it checks the logits
@@ -176,7 +182,7 @@ func checkIO(model []byte) ([]string, error) {
 // rejects out-of-range indices). It also warms the session up.
 func (c *Classifier) probe(ctx context.Context, vocabChecked bool) error {
 	enc := c.tok.Wrap([]int32{int32(c.tok.VocabSize() - 1)})
-	logits, err := c.run(ctx, []tokenizer.Encoding{enc})
+	logits, embs, err := c.runAll(ctx, []tokenizer.Encoding{enc})
 	if err != nil {
 		if !vocabChecked {
 			return fmt.Errorf("probe run with the tokenizer's largest id %d failed (is the vocabulary larger than the model's embedding table?): %w", c.tok.VocabSize()-1, err)
@@ -185,6 +191,11 @@ func (c *Classifier) probe(ctx context.Context, vocabChecked bool) error {
 	}
 	if w := len(logits[0]); w != len(c.labels) {
 		return fmt.Errorf("%s returns %d logits but the label file has %d labels", ModelFile, w, len(c.labels))
+	}
+	if c.embedding != "" {
+		if c.embDim = len(embs[0]); c.embDim == 0 {
+			return fmt.Errorf("%s: output %q is empty", ModelFile, c.embedding)
+		}
 	}
 	return nil
 }
@@ -224,13 +235,16 @@ func (c *Classifier) ClassifyBatch(ctx context.Context, texts []string) ([]class
 		return nil, fmt.Errorf("onnx classify: %w", err)
 	}
 	encs, truncated := c.encodeAll(texts)
-	logits, err := c.run(ctx, encs)
+	logits, embs, err := c.runAll(ctx, encs)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]classifier.Result, len(texts))
 	for i, l := range logits {
 		out[i] = result(c.labels, l, truncated[i])
+		if embs != nil {
+			out[i].Embedding = normalize(embs[i])
+		}
 	}
 	return out, nil
 }
@@ -260,10 +274,17 @@ func result(labels []string, logits []float32, truncated bool) classifier.Result
 // run feeds encodings, padded to the longest, through the session and
 // returns one logits row per encoding.
 func (c *Classifier) run(ctx context.Context, encs []tokenizer.Encoding) ([][]float32, error) {
+	logits, _, err := c.runAll(ctx, encs)
+	return logits, err
+}
+
+// runAll is run that also returns one embedding row per encoding when the
+// model has an embedding output (nil otherwise).
+func (c *Classifier) runAll(ctx context.Context, encs []tokenizer.Encoding) ([][]float32, [][]float32, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.closed {
-		return nil, classifier.ErrClosed
+		return nil, nil, classifier.ErrClosed
 	}
 	batch, seq := len(encs), 0
 	for _, e := range encs {
@@ -288,7 +309,7 @@ func (c *Classifier) run(ctx context.Context, encs []tokenizer.Encoding) ([][]fl
 			for _, v := range values[:i] {
 				_ = v.Destroy()
 			}
-			return nil, fmt.Errorf("creating %s tensor: %w", name, err)
+			return nil, nil, fmt.Errorf("creating %s tensor: %w", name, err)
 		}
 		values[i] = t
 	}
@@ -299,36 +320,35 @@ func (c *Classifier) run(ctx context.Context, encs []tokenizer.Encoding) ([][]fl
 	}()
 	opts, err := ort.NewRunOptions()
 	if err != nil {
-		return nil, fmt.Errorf("creating run options: %w", err)
+		return nil, nil, fmt.Errorf("creating run options: %w", err)
 	}
 	defer func() { _ = opts.Destroy() }()
 	stop := context.AfterFunc(ctx, func() { _ = opts.Terminate() })
 	defer stop()
-	outputs := []ort.Value{nil}
+	outputs := make([]ort.Value, len(c.outputs()))
 	start := time.Now()
 	err = c.session.RunWithOptions(values, outputs, opts)
 	InferenceDuration.WithLabelValues(c.device).Observe(time.Since(start).Seconds())
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("onnx run cancelled: %w", ctx.Err())
+			return nil, nil, fmt.Errorf("onnx run cancelled: %w", ctx.Err())
 		}
-		return nil, fmt.Errorf("onnx run (batch %d, sequence %d): %w", batch, seq, err)
+		return nil, nil, fmt.Errorf("onnx run (batch %d, sequence %d): %w", batch, seq, err)
 	}
-	defer func() { _ = outputs[0].Destroy() }()
-	t, ok := outputs[0].(*ort.Tensor[float32])
-	if !ok {
-		return nil, fmt.Errorf("output %q is %T, want a float32 tensor", Logits, outputs[0])
+	defer func() {
+		for _, o := range outputs {
+			_ = o.Destroy()
+		}
+	}()
+	logits, err := rows(outputs[0], Logits, batch)
+	if err != nil || c.embedding == "" {
+		return logits, nil, err
 	}
-	s := t.GetShape()
-	if len(s) != 2 || s[0] != int64(batch) || s[1] < 1 {
-		return nil, fmt.Errorf("output %q has shape %v, want [%d, labels]", Logits, s, batch)
+	embs, err := rows(outputs[1], c.embedding, batch)
+	if err != nil {
+		return nil, nil, err
 	}
-	flat, width := t.GetData(), int(s[1])
-	rows := make([][]float32, batch)
-	for i := range rows {
-		rows[i] = append([]float32(nil), flat[i*width:(i+1)*width]...)
-	}
-	return rows, nil
+	return logits, embs, nil
 }
 
 // Close destroys the session; it waits for runs in progress.

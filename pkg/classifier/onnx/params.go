@@ -3,6 +3,7 @@ package onnx
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/semantic-epp/semantic-epp/pkg/classifier"
 )
@@ -39,12 +40,23 @@ type Options struct {
 	// operators (its own default). Off by default here: spinning threads slow
 	// the classifier down when other work shares the cores.
 	IntraOpSpinning bool `json:"intraOpSpinning,omitempty"`
+	// EmbeddingOutput names the model output that holds the sentence
+	// embedding, a float tensor [batch, dim] (the pooled vector the
+	// classification head reads; the embedded default has one, see
+	// docs/model-card.md). Empty means DefaultEmbeddingOutput when the model
+	// has it, else no embedding; a name given here must exist.
+	EmbeddingOutput string `json:"embeddingOutput,omitempty"`
 	// MaxSeqLen caps the tokens per text, special tokens included; 0 uses
 	// tokenizer.json's truncation max_length, else the model's position
 	// table, else DefaultMaxSeqLen. It never exceeds the position table.
 	// Not configurable (benchmarks set it).
 	MaxSeqLen int `json:"-"`
 }
+
+// DefaultEmbeddingOutput is the embedding output the backend reads when
+// embeddingOutput is not set: the name sentence-transformers' ONNX exports
+// use, and the one the embedded default's graph carries.
+const DefaultEmbeddingOutput = "sentence_embedding"
 
 // Params are the parameters of the onnx backend (and of auto, which uses
 // the same fields).
@@ -93,6 +105,9 @@ func (o Options) validate() error {
 	case "", FallbackCPU, FallbackFail:
 	default:
 		errs = append(errs, fmt.Errorf("cudaFallback %q: want %q or %q", o.CUDAFallback, FallbackCPU, FallbackFail))
+	}
+	if strings.TrimSpace(o.EmbeddingOutput) != o.EmbeddingOutput {
+		errs = append(errs, fmt.Errorf("embeddingOutput %q: leading or trailing spaces", o.EmbeddingOutput))
 	}
 	for _, f := range []struct {
 		name string

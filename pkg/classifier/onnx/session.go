@@ -33,7 +33,7 @@ var (
 // docs/results/gpu-default/). It is treated like an unavailable CUDA
 // provider: an error with cudaFallback "fail", else the CPU, logged and
 // counted in semantic_epp_classifier_onnx_cuda_fallbacks_total.
-func newSession(ctx context.Context, o Options, model []byte, inputs []string, quantized []string) (*ort.DynamicAdvancedSession, string, error) {
+func newSession(ctx context.Context, o Options, model []byte, inputs, outputs []string, quantized []string) (*ort.DynamicAdvancedSession, string, error) {
 	if o.Device == DeviceCUDA && len(quantized) > 0 {
 		err := fmt.Errorf("%w: %s has int8 operators %v, which run on the host under CUDA; "+
 			"use the GPU graph (`make model-gpu`, or modelDir: embedded in the CUDA image)", ErrCPUGraph, ModelFile, quantized)
@@ -45,7 +45,7 @@ func newSession(ctx context.Context, o Options, model []byte, inputs []string, q
 		o.Device = DeviceCPU
 	}
 	if o.Device == DeviceCUDA {
-		s, err := createSession(o, model, inputs, true)
+		s, err := createSession(o, model, inputs, outputs, true)
 		if err == nil {
 			return s, "cuda", nil
 		}
@@ -56,14 +56,14 @@ func newSession(ctx context.Context, o Options, model []byte, inputs []string, q
 		log.FromContext(ctx).Error(err, "CUDA execution provider unavailable; running the ONNX classifier on the CPU",
 			"deviceID", o.DeviceID)
 	}
-	s, err := createSession(o, model, inputs, false)
+	s, err := createSession(o, model, inputs, outputs, false)
 	if err != nil {
 		return nil, "", err
 	}
 	return s, "cpu", nil
 }
 
-func createSession(o Options, model []byte, inputs []string, cuda bool) (*ort.DynamicAdvancedSession, error) {
+func createSession(o Options, model []byte, inputs, outputs []string, cuda bool) (*ort.DynamicAdvancedSession, error) {
 	opts, err := ort.NewSessionOptions()
 	if err != nil {
 		return nil, fmt.Errorf("creating session options: %w", err)
@@ -99,7 +99,7 @@ func createSession(o Options, model []byte, inputs []string, cuda bool) (*ort.Dy
 			return nil, fmt.Errorf("enabling ONNX Runtime profiling: %w", err)
 		}
 	}
-	s, err := ort.NewDynamicAdvancedSessionWithONNXData(model, inputs, []string{Logits}, opts)
+	s, err := ort.NewDynamicAdvancedSessionWithONNXData(model, inputs, outputs, opts)
 	if err != nil {
 		return nil, fmt.Errorf("creating ONNX Runtime session from %s: %w", ModelFile, err)
 	}

@@ -5,10 +5,14 @@ package onnx
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/semantic-epp/semantic-epp/pkg/classifier"
 )
 
 const (
@@ -52,6 +56,50 @@ func TestShippedModel(t *testing.T) {
 	t.Logf("shipped model: accuracy %.3f on the first %d dev rows (max sequence %d, device %s)", acc, len(texts), c.MaxSeqLen(), c.Device())
 	if acc < shippedMinAccuracy {
 		t.Fatalf("accuracy %.3f < %.2f: Go inputs probably differ from the training pipeline's", acc, shippedMinAccuracy)
+	}
+}
+
+// TestShippedModelInfo: the files of models/domain-minilm are the ones its
+// model_info.json records (sha256), and the embedding output it records
+// (domainclf.embedout, `make model-embedding`) is the one the backend reads.
+func TestShippedModelInfo(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(shippedModelDir, "model_info.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info struct {
+		Files     map[string]string `json:"files"`
+		Embedding struct {
+			Output string `json:"output"`
+			Dim    int    `json:"dim"`
+		} `json:"embedding"`
+	}
+	if err := json.Unmarshal(data, &info); err != nil {
+		t.Fatal(err)
+	}
+	if len(info.Files) == 0 || info.Files[ModelFile] == "" {
+		t.Fatalf("model_info.json records no sha256 of %s", ModelFile)
+	}
+	for name, want := range info.Files {
+		b, err := os.ReadFile(filepath.Join(shippedModelDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != want {
+			t.Errorf("%s: sha256 %x, model_info.json records %s", name, sum, want)
+		}
+	}
+	if info.Embedding.Output != DefaultEmbeddingOutput {
+		t.Fatalf("model_info.json embedding output %q, want %q (run `make model-embedding`)", info.Embedding.Output, DefaultEmbeddingOutput)
+	}
+	requireRuntime(t)
+	c, err := Load(context.Background(), Options{IntraOpThreads: 1}, os.DirFS(shippedModelDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	if d := classifier.EmbeddingDimOf(c); d != info.Embedding.Dim {
+		t.Errorf("embedding length %d, model_info.json records %d", d, info.Embedding.Dim)
 	}
 }
 

@@ -68,7 +68,9 @@ func (s *Selector) decideByDecisions(ctx context.Context, parsed *fwksched.LLMRe
 			return d.withFallback(reason), true, req
 		}
 		if res.Label != "" {
-			classifierDuration.WithLabelValues(outcomeOK).Observe(elapsed)
+			// The classification's own time: another signal of the same
+			// classifier (similarity) may have run it, making elapsed ~0.
+			classifierDuration.WithLabelValues(outcomeOK).Observe(res.Duration.Seconds())
 			if d.label == "" {
 				d.label, d.confidence = res.Label, res.Confidence
 			}
@@ -93,21 +95,6 @@ func (s *Selector) decideByDecisions(ctx context.Context, parsed *fwksched.LLMRe
 	d.decision, d.prompt = dec.Name, dec.SystemPrompt
 	d.reason = selectionReason(req, chosen, d.firstModel, SelectDecision)
 	return d, true, req
-}
-
-// classifierSignal returns the name of the signal that runs the selector's
-// own classifier (a domain-signal sharing it by classifierRef), if any, so
-// the categories read its result instead of classifying again.
-func classifierSignal(signals []selection.Signal, clf classifier.Classifier) string {
-	if clf == nil {
-		return ""
-	}
-	for _, sig := range signals {
-		if c, ok := sig.(interface{ Classifier() classifier.Classifier }); ok && c.Classifier() == clf {
-			return sig.TypedName().Name
-		}
-	}
-	return ""
 }
 
 // selectionReason says why chosen was picked over the first choice.

@@ -91,7 +91,6 @@ type Selector struct {
 	pipeline  pipeline
 	signals   []selection.Signal       // evaluated for decisions, in config order
 	decisions *decision.Set            // nil without decisions
-	clfSignal string                   // the signal that runs clf, if any
 	tracker   *endpointtracker.Tracker // optional: rejects unknown explicit models
 	state     *fwkplugin.PluginState
 	random    func() float64
@@ -127,7 +126,6 @@ func NewFactory(load LoadFunc) fwkplugin.FactoryFunc {
 		if err == nil {
 			s.tracker = findTracker(h)
 			s.signals, s.decisions = signals, set
-			s.clfSignal = classifierSignal(signals, clf)
 		}
 		if err != nil {
 			if owned {
@@ -371,10 +369,10 @@ func (s *Selector) decide(ctx context.Context, parsed *fwksched.LLMRequestBody, 
 		if matched || s.clf == nil {
 			return dd
 		}
-		if r, ok := dreq.Signal(s.clfSignal); ok && r.Label != "" {
-			// The classifier already ran as a signal: one classification per request.
-			return s.decideByCategory(ctx, parsed, headers, text, classifier.Result{Label: r.Label,
-				Confidence: r.Confidence, Scores: r.Scores, Truncated: r.Truncated}, r.Duration)
+		if cl, ok := dreq.Classification(s.clf); ok && cl.Err == nil {
+			// A signal (domain or similarity) already ran the selector's
+			// classifier: one classification per request.
+			return s.decideByCategory(ctx, parsed, headers, text, cl.Result, cl.Duration)
 		}
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.params.ClassifierTimeout.Duration)

@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	fwkplugin "sigs.k8s.io/gateway-api-inference-extension/pkg/epp/framework/interface/plugin"
 
@@ -72,18 +71,20 @@ func (s *Signal) Classifier() classifier.Classifier { return s.clf }
 // Labels are the classifier's labels: the names a decision leaf may match.
 func (s *Signal) Labels() []string { return s.clf.Labels() }
 
-// Evaluate classifies req.Text; an empty text matches nothing.
+// Evaluate classifies req.Text, or reads the classification another signal
+// of the same classifier already made (selection.Request.Classify); an empty
+// text matches nothing.
 func (s *Signal) Evaluate(ctx context.Context, req *selection.Request) (selection.SignalResult, error) {
 	if req == nil || req.Text == "" {
 		return selection.SignalResult{}, nil
 	}
-	start := time.Now()
-	res, err := s.clf.Classify(ctx, req.Text)
-	if err != nil {
-		return selection.SignalResult{}, fmt.Errorf("%s %q: %w", Type, s.typedName.Name, err)
+	cl := req.Classify(ctx, s.clf)
+	if cl.Err != nil {
+		return selection.SignalResult{}, fmt.Errorf("%s %q: %w", Type, s.typedName.Name, cl.Err)
 	}
+	res := cl.Result
 	out := selection.SignalResult{Label: res.Label, Confidence: res.Confidence, Scores: res.Scores,
-		Truncated: res.Truncated, Duration: time.Since(start)}
+		Truncated: res.Truncated, Duration: cl.Duration}
 	if float64(res.Confidence) >= s.threshold {
 		out.Matches = map[string]float32{res.Label: res.Confidence}
 	}
