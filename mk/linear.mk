@@ -12,8 +12,8 @@ LINEAR_MODEL_DIR  := models/domain-linear
 
 LINEAR_LEXICON    ?= $(CACHE_DIR)/linear/domain-minilm-lexicon.bin
 # GATES/CROPS/L2S/LRS, comma lists (classify train -h, --head-cv).
-LINEAR_HEAD_CV    ?= 16,32,64,1024/2/1e-4/0.05,0.2
-LINEAR_HEAD_FLAGS ?= --head-seen 2 --head-diagonal
+LINEAR_HEAD_CV    ?= 16,32,64,1024/2/1e-4/0.2
+LINEAR_HEAD_FLAGS ?= --head-seen 20 --head-diagonal
 
 .PHONY: linear-model linear-eval linear-bench linear-lexicon linear-head-cv
 

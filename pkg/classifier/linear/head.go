@@ -144,7 +144,7 @@ type HeadOptions struct {
 // (docs/results/linear-short-prompts-2026-12-02b). No shipped model uses a
 // head yet: none kept the dev accuracy there.
 func DefaultHeadOptions() HeadOptions {
-	return HeadOptions{GateWords: 64, Folds: 4, Crops: 2, SeenLimit: 2, Diagonal: true, Epochs: 5, LearningRate: 0.2, L2: 1e-4}
+	return HeadOptions{GateWords: 64, Folds: 4, Crops: 2, SeenLimit: 20, Diagonal: true, Epochs: 5, LearningRate: 0.2, L2: 1e-4}
 }
 
 // Validate reports an option out of range.
@@ -378,17 +378,4 @@ func (lx *Lexicon) unseen(f Features, data []Example, limit int) *Lexicon {
 		out.vals = append(out.vals, lx.vals[i*lx.nl:(i+1)*lx.nl]...)
 	}
 	return out
-}
-
-// WithHead returns a copy of m (sharing its weights) that uses lx and h.
-func (m *Model) WithHead(lx *Lexicon, h *Head) (*Model, error) {
-	if err := h.validate(len(m.labels)); err != nil {
-		return nil, err
-	}
-	if lx.nl != len(m.labels) {
-		return nil, fmt.Errorf("lexicon has %d scores per word, the model %d labels", lx.nl, len(m.labels))
-	}
-	c := &Model{labels: m.labels, feat: m.feat, w: m.w, stride: m.stride, bias: m.bias, lex: lx, head: h}
-	c.pool.New = func() any { return new(scratch) }
-	return c, nil
 }
