@@ -3,11 +3,19 @@
 #                       the same data gives the same bytes; TestShippedModelIsReproducible checks it)
 #   make linear-eval    accuracy, macro-F1 and latency of the shipped model on dev.jsonl
 #   make linear-bench   latency and throughput benchmarks (docs/classifier.md)
+#   make linear-lexicon the ONNX model run on each word of its vocabulary (fetches ONNX Runtime)
+#   make linear-head-cv cross-validate the lexicon head on train.jsonl
+#                       (docs/results/linear-short-prompts-2026-12-02b; no shipped model uses it)
 
 DATA_DIR          ?= $(abspath $(CURDIR)/../shared/data)
 LINEAR_MODEL_DIR  := models/domain-linear
 
-.PHONY: linear-model linear-eval linear-bench
+LINEAR_LEXICON    ?= $(CACHE_DIR)/linear/domain-minilm-lexicon.bin
+# GATES/CROPS/L2S/LRS, comma lists (classify train -h, --head-cv).
+LINEAR_HEAD_CV    ?= 16,32,64,1024/2/1e-4/0.2
+LINEAR_HEAD_FLAGS ?= --head-seen 20 --head-diagonal
+
+.PHONY: linear-model linear-eval linear-bench linear-lexicon linear-head-cv
 
 linear-model: ## Retrain the embedded linear model (models/domain-linear) from ../shared/data
 	@test -f $(DATA_DIR)/domain/train.jsonl || { echo "missing $(DATA_DIR)/domain/train.jsonl (set DATA_DIR)" >&2; exit 1; }
@@ -18,3 +26,11 @@ linear-eval: ## Evaluate the embedded linear model on dev.jsonl
 
 linear-bench: ## Run the linear backend's benchmarks
 	$(GO) test -run '^$$' -bench 'Classify|Throughput' -benchmem ./pkg/classifier/linear/
+
+linear-lexicon: onnxruntime ## Score each whole word of the ONNX model's vocabulary with it (the linear head's teacher lexicon) into .cache/linear
+	CGO_ENABLED=1 ONNXRUNTIME_LIB=$(ORT_LIB) $(GO) run ./cmd/classify lexicon --out $(LINEAR_LEXICON)
+
+linear-head-cv: linear-lexicon ## Cross-validate the linear lexicon head's settings on train.jsonl (LINEAR_HEAD_CV, LINEAR_HEAD_FLAGS)
+	@test -f $(DATA_DIR)/domain/train.jsonl || { echo "missing $(DATA_DIR)/domain/train.jsonl (set DATA_DIR)" >&2; exit 1; }
+	$(GO) run ./cmd/classify train --data $(DATA_DIR)/domain/train.jsonl --lexicon $(LINEAR_LEXICON) \
+		$(LINEAR_HEAD_FLAGS) --head-cv-source mmlu-pro --head-cv $(LINEAR_HEAD_CV)

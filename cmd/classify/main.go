@@ -3,6 +3,7 @@
 //	classify predict [--model DIR|embedded] [--backend onnx|linear] [--device cpu|cuda] [--no-ensemble]
 //	classify eval    --data FILE.jsonl [model flags]
 //	classify train   --data train.jsonl [--dev dev.jsonl] --out DIR [hyper-parameters]
+//	classify lexicon --out FILE [--model DIR|embedded] (needs ONNX Runtime)
 //
 // predict reads JSONL with a "text" field on stdin and writes one JSONL line
 // {"label": ..., "confidence": ...} per input line, in order. It stops at the
@@ -35,6 +36,8 @@ const usage = `usage:
         accuracy, macro-F1, per-label F1, top confusions, latency
   classify train --data train.jsonl [--dev dev.jsonl] --out DIR [hyper-parameters]
         train a linear model (classify train -h lists the hyper-parameters)
+  classify lexicon --out FILE [--model DIR|embedded]
+        score each whole word of the ONNX model's vocabulary with it (the linear model's lexicon)
 `
 
 // errUsage marks an error already explained to the user (flag parsing).
@@ -60,6 +63,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runEval(ctx, args[1:], stdout, stderr)
 	case "train":
 		err = runTrain(ctx, args[1:], stdout, stderr)
+	case "lexicon":
+		err = runLexicon(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

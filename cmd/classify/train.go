@@ -40,10 +40,11 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	head := fs.Int("head-words", def.Features.HeadWords, "words kept from the start of a long text")
 	tail := fs.Int("tail-words", def.Features.TailWords, "words kept from the end of a long text")
 	verbose := fs.Bool("v", false, "report dev accuracy after every epoch")
+	hf := registerHeadFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *data == "" || *out == "" {
+	if *data == "" || (*out == "" && hf.cv == "") {
 		return usageError("train: --data and --out are required")
 	}
 	opt := linear.TrainOptions{Epochs: *epochs, LearningRate: *lr, L2: *l2, Seed: *seed, BalanceClasses: *balance}
@@ -133,8 +134,21 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 
+	lx, hopt, err := hf.options(len(labels))
+	if err != nil {
+		return err
+	}
+	if hf.cv != "" {
+		hf.data = *data
+		return runHeadCV(ctx, stdout, hf, labels, examples, opt, lx)
+	}
 	start := time.Now()
-	m, err := linear.Train(ctx, labels, examples, opt)
+	var m *linear.Model
+	if lx != nil {
+		m, err = linear.TrainWithLexicon(ctx, labels, examples, opt, lx, hopt)
+	} else {
+		m, err = linear.Train(ctx, labels, examples, opt)
+	}
 	if err != nil {
 		return err
 	}

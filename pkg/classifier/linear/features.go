@@ -72,6 +72,8 @@ const (
 	kindWord   = 1
 	kindBigram = 2
 	kindChar   = 3
+	// kindLexicon keys the lexicon's words (lexicon.go).
+	kindLexicon = 4
 	// Boundary marks around a word for character n-grams; no word contains
 	// them because control characters separate words.
 	markBegin = 0x02

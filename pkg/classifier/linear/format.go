@@ -43,8 +43,23 @@ type Metadata struct {
 		Layout string `json:"layout"`
 		SHA256 string `json:"sha256"`
 	} `json:"weights"`
+	// Lexicon, when present, is the short-text head and its word scores.
+	Lexicon *LexiconMetadata `json:"lexicon,omitempty"`
 	// Training records how the model was made; Load does not read it.
 	Training *TrainingInfo `json:"training,omitempty"`
+}
+
+// LexiconMetadata describes a model's lexicon file and head.
+type LexiconMetadata struct {
+	// File holds the words and their int8 scores (lexicon.go, encode).
+	File   string `json:"file"`
+	SHA256 string `json:"sha256"`
+	Words  int    `json:"words"`
+	// Scale is the value of one int8 step, in nats.
+	Scale float64 `json:"scale"`
+	// Teacher says where the scores come from; Load does not read it.
+	Teacher string `json:"teacher,omitempty"`
+	Head    Head   `json:"head"`
 }
 
 const (
@@ -109,6 +124,11 @@ func load(fsys fs.FS) (*Model, error) {
 		}
 	}
 	m := newModel(labels, md.Features)
+	if md.Lexicon != nil {
+		if m.lex, m.head, err = loadLexicon(fsys, md.Lexicon, nl); err != nil {
+			return nil, err
+		}
+	}
 	for i := range nb*nl + nl {
 		v := float16.Frombits(binary.LittleEndian.Uint16(raw[2*i:])).Float32()
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
@@ -145,6 +165,12 @@ func (m *Model) Save(dir string, info *TrainingInfo) error {
 	md.Weights.File, md.Weights.DType, md.Weights.Layout = WeightsFile, dtypeFloat16, layoutDense
 	sum := sha256.Sum256(raw)
 	md.Weights.SHA256 = hex.EncodeToString(sum[:])
+	var lexBytes []byte
+	if m.head != nil {
+		lexBytes = m.lex.encode()
+		md.Lexicon = &LexiconMetadata{File: LexiconFile, SHA256: lexiconSHA256(lexBytes), Words: m.lex.Len(),
+			Scale: lexiconScale, Teacher: m.lex.Teacher, Head: *m.head}
+	}
 	meta, err := json.MarshalIndent(md, "", "  ")
 	if err != nil {
 		return err
@@ -153,9 +179,43 @@ func (m *Model) Save(dir string, info *TrainingInfo) error {
 	if err := classifier.WriteCategoryMapping(&labels, m.labels); err != nil {
 		return err
 	}
-	return errors.Join(
+	lexPath := filepath.Join(dir, LexiconFile)
+	var lexErr error
+	if lexBytes != nil {
+		lexErr = os.WriteFile(lexPath, lexBytes, 0o644)
+	} else if err := os.Remove(lexPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		lexErr = err
+	}
+	return errors.Join(lexErr,
 		os.WriteFile(filepath.Join(dir, WeightsFile), raw, 0o644),
 		os.WriteFile(filepath.Join(dir, MetadataFile), append(meta, '\n'), 0o644),
 		os.WriteFile(filepath.Join(dir, classifier.CategoryMappingFile), labels.Bytes(), 0o644),
 	)
+}
+
+// loadLexicon reads and checks the lexicon file and head md describes.
+func loadLexicon(fsys fs.FS, md *LexiconMetadata, nl int) (*Lexicon, *Head, error) {
+	if md.File == "" || md.Scale != lexiconScale {
+		return nil, nil, fmt.Errorf("%s: lexicon file %q scale %v, want a file and scale %v", MetadataFile, md.File, md.Scale, lexiconScale)
+	}
+	raw, err := fs.ReadFile(fsys, md.File)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", md.File, err)
+	}
+	if got := lexiconSHA256(raw); got != md.SHA256 {
+		return nil, nil, fmt.Errorf("%s: sha256 %s, %s says %s: the file is corrupt or from another model", md.File, got, MetadataFile, md.SHA256)
+	}
+	lx, err := decodeLexicon(raw, nl)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", md.File, err)
+	}
+	if lx.Len() != md.Words {
+		return nil, nil, fmt.Errorf("%s: %d words, %s says %d", md.File, lx.Len(), MetadataFile, md.Words)
+	}
+	lx.Teacher = md.Teacher
+	h := md.Head
+	if err := h.validate(nl); err != nil {
+		return nil, nil, fmt.Errorf("%s: lexicon head: %w", MetadataFile, err)
+	}
+	return lx, &h, nil
 }

@@ -29,6 +29,9 @@ type Model struct {
 	w      []float32
 	stride int
 	bias   []float32
+	// lex and head, when set, correct the logits of short texts (lexicon.go).
+	lex    *Lexicon
+	head   *Head
 	pool   sync.Pool
 	closed atomic.Bool
 }
@@ -77,7 +80,11 @@ func (m *Model) Classify(ctx context.Context, text string) (classifier.Result, e
 	defer m.pool.Put(s)
 	truncated := m.feat.featurize(text, s)
 	r := classifier.Result{Scores: make([]float32, len(m.labels)), Truncated: truncated}
-	m.scores(s.idx, s.val, r.Scores)
+	m.logits(s.idx, s.val, r.Scores)
+	if m.head != nil {
+		m.head.apply(m.lex, s, r.Scores)
+	}
+	softmax(r.Scores)
 	best := 0
 	for i, p := range r.Scores {
 		if p > r.Scores[best] {
@@ -108,8 +115,8 @@ func (m *Model) Close() error {
 	return nil
 }
 
-// scores writes the softmax of bias + W·x into out.
-func (m *Model) scores(idx []uint32, val []float32, out []float32) {
+// logits writes bias + W·x into out.
+func (m *Model) logits(idx []uint32, val []float32, out []float32) {
 	copy(out, m.bias)
 	for i, b := range idx {
 		row := m.row(int(b))
@@ -118,7 +125,6 @@ func (m *Model) scores(idx []uint32, val []float32, out []float32) {
 			out[l] += v * row[l]
 		}
 	}
-	softmax(out)
 }
 
 func softmax(z []float32) {
@@ -138,5 +144,8 @@ func softmax(z []float32) {
 }
 
 func (m *Model) String() string {
+	if m.head != nil {
+		return fmt.Sprintf("linear model: %d labels, 2^%d buckets, lexicon of %d words below %d words", len(m.labels), m.feat.BucketsLog2, m.lex.Len(), m.head.GateWords)
+	}
 	return fmt.Sprintf("linear model: %d labels, 2^%d buckets", len(m.labels), m.feat.BucketsLog2)
 }
