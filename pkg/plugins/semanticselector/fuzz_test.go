@@ -161,10 +161,10 @@ func checkParse(t *testing.T, body []byte, headers map[string]string) {
 	if second := parseOnce(t, s, body, headers); second != first {
 		t.Fatalf("two parses of the same request differ:\n%s\n%s", first, second)
 	}
-	var probe struct {
-		Model any `json:"model"`
-	}
-	if json.Unmarshal(body, &probe) != nil || probe.Model != "auto" || len(first) > 6 && first[:6] == "error:" {
+	// A map, not a struct: JSON keys are case-sensitive in the API ("mOdel"
+	// is not the model field) but encoding/json matches struct fields without case.
+	var probe map[string]any
+	if json.Unmarshal(body, &probe) != nil || probe["model"] != "auto" || len(first) > 6 && first[:6] == "error:" {
 		return
 	}
 	hdr := maps.Clone(headers)
