@@ -40,6 +40,13 @@ type Options struct {
 	// operators (its own default). Off by default here: spinning threads slow
 	// the classifier down when other work shares the cores.
 	IntraOpSpinning bool `json:"intraOpSpinning,omitempty"`
+	// AttentionKernel picks the fused attention kernel of the CUDA provider
+	// (its sdpa_kernel option): "efficient" (default), "flash", "cudnn",
+	// "math", or "auto" for ONNX Runtime's own choice. On Hopper "auto"
+	// takes cuDNN's, which builds a plan for every new batch shape, so
+	// micro-batches of varying size stall (docs/results/gpu-default/).
+	// Ignored on the CPU.
+	AttentionKernel string `json:"attentionKernel,omitempty"`
 	// EmbeddingOutput names the model output that holds the sentence
 	// embedding, a float tensor [batch, dim] (the pooled vector the
 	// classification head reads; the embedded default has one, see
@@ -52,6 +59,13 @@ type Options struct {
 	// Not configurable (benchmarks set it).
 	MaxSeqLen int `json:"-"`
 }
+
+// attentionKernels maps AttentionKernel to the CUDA provider's sdpa_kernel
+// values (ONNX Runtime's AttentionBackend flags).
+var attentionKernels = map[string]string{"auto": "0", "flash": "1", "efficient": "2", "cudnn": "8", "math": "16"}
+
+// DefaultAttentionKernel is the CUDA attention kernel when none is set.
+const DefaultAttentionKernel = "efficient"
 
 // DefaultEmbeddingOutput is the embedding output the backend reads when
 // embeddingOutput is not set: the name sentence-transformers' ONNX exports
@@ -87,6 +101,9 @@ func (o *Options) applyDefaults() {
 	if o.CUDAFallback == "" {
 		o.CUDAFallback = FallbackCPU
 	}
+	if o.AttentionKernel == "" {
+		o.AttentionKernel = DefaultAttentionKernel
+	}
 }
 
 // Validate reports every invalid field, naming it by its JSON key.
@@ -105,6 +122,9 @@ func (o Options) validate() error {
 	case "", FallbackCPU, FallbackFail:
 	default:
 		errs = append(errs, fmt.Errorf("cudaFallback %q: want %q or %q", o.CUDAFallback, FallbackCPU, FallbackFail))
+	}
+	if _, ok := attentionKernels[o.AttentionKernel]; !ok && o.AttentionKernel != "" {
+		errs = append(errs, fmt.Errorf("attentionKernel %q: want one of efficient, flash, cudnn, math, auto", o.AttentionKernel))
 	}
 	if strings.TrimSpace(o.EmbeddingOutput) != o.EmbeddingOutput {
 		errs = append(errs, fmt.Errorf("embeddingOutput %q: leading or trailing spaces", o.EmbeddingOutput))

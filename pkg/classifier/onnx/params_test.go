@@ -1,6 +1,9 @@
 package onnx
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestBatchWorkers(t *testing.T) {
 	tests := []struct {
@@ -18,5 +21,25 @@ func TestBatchWorkers(t *testing.T) {
 		if got := BatchWorkers(tt.device, tt.threads, tt.cpu); got != tt.want {
 			t.Errorf("BatchWorkers(%q, %d, %d) = %d, want %d", tt.device, tt.threads, tt.cpu, got, tt.want)
 		}
+	}
+}
+
+func TestAttentionKernel(t *testing.T) {
+	tests := []struct {
+		kernel, wantErr string
+	}{
+		{"", ""}, {"efficient", ""}, {"flash", ""}, {"cudnn", ""}, {"math", ""}, {"auto", ""},
+		{"fast", `attentionKernel "fast"`}, {"Flash", `attentionKernel "Flash"`},
+	}
+	for _, tt := range tests {
+		err := Options{AttentionKernel: tt.kernel}.validate()
+		if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+			t.Errorf("attentionKernel %q: error %v, want %q", tt.kernel, err, tt.wantErr)
+		}
+	}
+	o := Options{}
+	o.applyDefaults()
+	if o.AttentionKernel != DefaultAttentionKernel || attentionKernels[o.AttentionKernel] != "2" {
+		t.Errorf("default attention kernel %q (sdpa_kernel %q), want efficient (2)", o.AttentionKernel, attentionKernels[o.AttentionKernel])
 	}
 }

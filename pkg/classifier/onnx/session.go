@@ -112,7 +112,11 @@ func appendCUDA(opts *ort.SessionOptions, o Options) error {
 		return fmt.Errorf("CUDA provider options: %w", err)
 	}
 	defer func() { _ = cudaOpts.Destroy() }()
-	settings := map[string]string{"device_id": strconv.Itoa(o.DeviceID)}
+	kernel := o.AttentionKernel
+	if kernel == "" {
+		kernel = DefaultAttentionKernel
+	}
+	settings := map[string]string{"device_id": strconv.Itoa(o.DeviceID), "sdpa_kernel": attentionKernels[kernel]}
 	if o.GPUMemoryLimitBytes > 0 {
 		settings["gpu_mem_limit"] = strconv.FormatInt(o.GPUMemoryLimitBytes, 10)
 		settings["arena_extend_strategy"] = "kSameAsRequested"
