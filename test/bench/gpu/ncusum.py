@@ -7,9 +7,11 @@ rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 10]
 head = rows[0]
 name_i, val_i, unit_i = head.index("Kernel Name"), head.index("Metric Value"), head.index("Metric Unit")
 total, count = collections.Counter(), collections.Counter()
-scale = {"nsecond": 1e-3, "usecond": 1.0, "msecond": 1e3, "second": 1e6}
+scale = {"nsecond": 1e-3, "ns": 1e-3, "usecond": 1.0, "us": 1.0, "msecond": 1e3, "ms": 1e3, "second": 1e6, "s": 1e6}
 for r in rows[1:]:
-    us = float(r[val_i].replace(",", "")) * scale.get(r[unit_i], 1.0)
+    if r[unit_i] not in scale:
+        sys.exit(f"unknown unit {r[unit_i]!r}")
+    us = float(r[val_i].replace(",", "")) * scale[r[unit_i]]
     k = r[name_i][:100]
     total[k] += us
     count[k] += 1
