@@ -88,8 +88,8 @@ var agreementRules = []Rule{
 }
 
 var agreementTexts = []string{
-	"", "urgent", "URGENT: ASAP", "my Credit  Card", "credit", "credit credit card", "CRÈME BRÛLÉE",
-	"a b c", "a b", "a a b c", "write SQL", "write sql", "Über", "über", "REFUND my ORDER", "refund",
+	"", "urgent", "URGENT: ASAP", "my Credit  Card", "credit", "credit credit card", "CRÈME BRÛLÉE", //nolint:dupword // repeats are cases
+	"a b c", "a b", "a a b c", "write SQL", //nolint:dupword // repeats are cases "write sql", "Über", "über", "REFUND my ORDER", "refund",
 	"I like C++.", "abc++", "rotate the API-KEY", "STRAßE-X", "start", "ÉTÉ", "Été", "error E-42 at 7",
 	"error e-42", "ssn 123-45-6789", "x\xffurgent\xff", "İSTANBUL urgent", "\u212Aeyword49",
 	"keyword49_", "_keyword49", "urgent\u00a0now", prompt128,
