@@ -19,7 +19,6 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/semantic-epp/semantic-epp/test/bench"
 	"github.com/semantic-epp/semantic-epp/test/gateway"
 )
 
@@ -120,7 +119,7 @@ func startConverted(t *testing.T, routerConfig, logName string) (string, chan ga
 	}
 	t.Cleanup(func() { _ = epp.Stop() })
 	upstream := make(chan gateway.AccessLogEntry, 16)
-	url, stop, err := bench.ServeGateway(ctx, gateway.Config{
+	url, stop, err := gateway.ServeLoopback(ctx, gateway.Config{
 		ExtProcAddress: epp.Address(), ExtProcTLS: true, LogUpstreamRequests: true,
 		AccessLog: func(e gateway.AccessLogEntry) { upstream <- e },
 	})
