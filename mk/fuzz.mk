@@ -1,5 +1,5 @@
 # Native Go fuzzing of the request path.
-#   make fuzz   runs every target below for its number of executions (10 million in all),
+#   make fuzz   runs every target below for its number of executions (10.2 million in all),
 #               then prints the executions and time of each. Any crash fails the run and
 #               leaves the input under the package's testdata/fuzz/<target>/ (commit it as a seed).
 # Plain `go test` (so `make test`) already runs each target once over its seeds (f.Add and
@@ -14,11 +14,12 @@ FUZZ_TARGETS := \
 	./pkg/classifier/tokenizer:FuzzTokenize:2000000 \
 	./pkg/classifier/tokenizer:FuzzHeadTail:200000 \
 	./pkg/classifier/window:FuzzWindow:3800000 \
-	./pkg/classifier/linear:FuzzClassify:1500000
+	./pkg/classifier/linear:FuzzClassify:1500000 \
+	./pkg/plugins/signal/keyword:FuzzMatch:200000
 
 .PHONY: fuzz
 
-fuzz: ## Fuzz the request path: every target for its executions (10 M in all); prints execs per target
+fuzz: ## Fuzz the request path: every target for its executions (10.2 M in all); prints execs per target
 	@set -o pipefail; start=$$(date +%s); total=0; summary=""; \
 	for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; rest=$${t#*:}; name=$${rest%%:*}; n=$$(( $${rest#*:} * $(FUZZ_SCALE) )); \

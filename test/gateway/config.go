@@ -45,6 +45,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"time"
 )
 
@@ -105,6 +106,11 @@ type Config struct {
 	// AccessLog, when set, receives one entry per request, like Envoy's
 	// access log.
 	AccessLog func(AccessLogEntry)
+	// LogUpstreamRequests adds the request as the model server received it
+	// (headers after the processors' mutations, the body the upstream read)
+	// to each access log entry, so tests can see what reached the model
+	// server. It keeps a copy of every request body: for tests only.
+	LogUpstreamRequests bool
 	// FirstHopAddress, when set, is the host:port of a second ext_proc
 	// server placed before ExtProcAddress in the filter chain (plaintext),
 	// processing request headers and the BUFFERED request body and skipping
@@ -133,7 +139,11 @@ type AccessLogEntry struct {
 	ExtProc time.Duration
 	// FirstHop is the part of ExtProc spent in the first hop.
 	FirstHop time.Duration
-	Err      error
+	// UpstreamHeader and UpstreamBody are the request sent to Upstream, with
+	// Config.LogUpstreamRequests; nil otherwise or when nothing was sent.
+	UpstreamHeader http.Header
+	UpstreamBody   []byte
+	Err            error
 }
 
 func (c *Config) withDefaults() (Config, error) {

@@ -57,6 +57,8 @@ type exchange struct {
 	flags    string
 	err      error
 	abort    bool
+	upHeader http.Header   // with Config.LogUpstreamRequests
+	upBody   *lockedBuffer // with Config.LogUpstreamRequests
 
 	// time waiting on processors (under resMu), see AccessLogEntry.ExtProc
 	extProc      time.Duration

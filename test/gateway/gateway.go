@@ -140,6 +140,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Flags: flags, Duration: time.Since(start), Err: exErr,
 	}
 	entry.ExtProc, entry.FirstHop = ex.extProcTimes()
+	entry.UpstreamHeader, entry.UpstreamBody = ex.upHeader, ex.upBody.bytes()
 	logger := log.FromContext(r.Context()).WithName("gateway")
 	if exErr != nil {
 		logger.Info("request failed", "method", entry.Method, "path", entry.Path, "status", entry.Status,

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -70,6 +71,10 @@ func (ex *exchange) route(direct io.Reader) {
 	var pr *io.PipeReader
 	var pw *io.PipeWriter
 	sent := &sentBody{}
+	if ex.g.cfg.LogUpstreamRequests {
+		ex.upBody = &lockedBuffer{}
+		sent.copy = ex.upBody
+	}
 	switch {
 	case !ex.hasBody:
 	case ex.processing:
@@ -77,7 +82,8 @@ func (ex *exchange) route(direct io.Reader) {
 		sent.r = pr
 		body = sent
 	default:
-		body = direct
+		sent.r = io.NopCloser(direct)
+		body = sent
 	}
 	method, _ := ex.reqHeaders.get(":method")
 	path, _ := ex.reqHeaders.get(":path")
@@ -92,6 +98,9 @@ func (ex *exchange) route(direct io.Reader) {
 	}
 	req.Host = authority
 	ex.reqHeaders.toHTTP(req.Header)
+	if ex.g.cfg.LogUpstreamRequests {
+		ex.upHeader = req.Header.Clone()
+	}
 	if ex.hasBody {
 		req.ContentLength = -1 // chunked, as Envoy sends a processed body
 		if cl, ok := ex.reqHeaders.get("content-length"); ok && !ex.processing {
@@ -256,11 +265,15 @@ type sentBody struct {
 	r    io.ReadCloser
 	n    atomic.Int64
 	done atomic.Bool
+	copy *lockedBuffer // with Config.LogUpstreamRequests
 }
 
 func (s *sentBody) Read(p []byte) (int, error) {
 	n, err := s.r.Read(p)
 	s.n.Add(int64(n))
+	if s.copy != nil {
+		s.copy.write(p[:n])
+	}
 	if err == io.EOF {
 		s.done.Store(true)
 	}
@@ -274,3 +287,25 @@ func (s *sentBody) Close() error { return s.r.Close() }
 func (s *sentBody) started() bool  { return s.n.Load() > 0 }
 func (s *sentBody) complete() bool { return s.done.Load() }
 func (s *sentBody) bytes() int64   { return s.n.Load() }
+
+// lockedBuffer keeps what the upstream transport read, for the access log;
+// the transport may still be reading when the exchange ends.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) write(p []byte) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Write(p)
+}
+
+func (b *lockedBuffer) bytes() []byte {
+	if b == nil {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.buf.Bytes())
+}

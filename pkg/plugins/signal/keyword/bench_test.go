@@ -29,11 +29,13 @@ func rules50() []Rule {
 // BenchmarkKeywordDecisions is the target of issue 14: 50 keyword rules, 50
 // decisions over them, a 128-token prompt. Sub-benchmarks separate the
 // signal, the decisions and both together; "regex" adds one RE2 regex per
-// rule for comparison.
+// rule, "substring" one hyphenated keyword per rule (a substring search of
+// the lower-cased prompt), for comparison.
 func BenchmarkKeywordDecisions(b *testing.B) {
-	withRegex := rules50()
+	withRegex, withSubstring := rules50(), rules50()
 	for i := range withRegex {
 		withRegex[i].Regexes = []string{fmt.Sprintf(`\bticket-%d\b`, i)}
+		withSubstring[i].Keywords = append(withSubstring[i].Keywords, fmt.Sprintf("ticket-%d", i))
 	}
 	var ds []decision.Decision
 	for i := range 50 {
@@ -50,7 +52,7 @@ func BenchmarkKeywordDecisions(b *testing.B) {
 	for _, cfg := range []struct {
 		name  string
 		rules []Rule
-	}{{"keywords", rules50()}, {"keywords+regex", withRegex}} {
+	}{{"keywords", rules50()}, {"keywords+substring", withSubstring}, {"keywords+regex", withRegex}} {
 		s, err := New("keywords", Parameters{Rules: cfg.rules})
 		if err != nil {
 			b.Fatal(err)

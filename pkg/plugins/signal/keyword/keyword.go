@@ -72,13 +72,6 @@ func (s *Signal) Evaluate(ctx context.Context, req *selection.Request) (selectio
 		return selection.SignalResult{}, fmt.Errorf("keyword signal: %w", err)
 	}
 	start := time.Now()
-	names := s.m.match(req.Text)
-	res := selection.SignalResult{Duration: time.Since(start)}
-	if len(names) > 0 {
-		res.Matches = make(map[string]float32, len(names))
-		for _, n := range names {
-			res.Matches[n] = 1
-		}
-	}
-	return res, nil
+	matches := s.m.match(req.Text)
+	return selection.SignalResult{Matches: matches, Duration: time.Since(start)}, nil
 }

@@ -5,28 +5,35 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // matcher holds the rules compiled once at start-up. Whole-word keywords
 // (the common case) go into a word index, so a request costs one pass over
-// its words plus one map lookup per word, whatever the number of rules;
-// other keywords are substring searches; regexes run last.
+// its words, whatever the number of rules; other keywords are substring
+// searches; regexes run last.
 type matcher struct {
 	rules []compiledRule
 	// fold indexes case-insensitive whole-word keywords by their first
 	// (lower-cased) word, exact the case-sensitive ones.
-	fold, exact map[string][]phrase
+	fold, exact *wordIndex
 	nKeywords   int
-	// needLower is set when some keyword is matched case-insensitively.
+	// kwRule is the rule of each keyword id.
+	kwRule []int
+	// needLower is set when some substring keyword is matched
+	// case-insensitively, so the lower-cased text is needed.
 	needLower bool
 }
 
 type compiledRule struct {
-	name    string
-	all     bool
-	kwIDs   []int // global ids of the rule's keywords
-	substr  []substrKeyword
-	regexes []*regexp.Regexp
+	name string
+	all  bool
+	// indexedAny is set for an any rule whose keywords are all in the word
+	// indexes: it holds when one of them was found, which the scans record.
+	indexedAny bool
+	kwIDs      []int // global ids of the rule's keywords
+	substr     []substrKeyword
+	regexes    []*regexp.Regexp
 }
 
 // phrase is a whole-word keyword split into words.
@@ -88,12 +95,13 @@ func splitWords(dst []string, s string) []string {
 }
 
 func newMatcher(rules []Rule, regexes [][]*regexp.Regexp) *matcher {
-	m := &matcher{fold: map[string][]phrase{}, exact: map[string][]phrase{}}
+	m := &matcher{fold: newWordIndex(true), exact: newWordIndex(false)}
 	for i, r := range rules {
 		cr := compiledRule{name: r.Name, all: r.Operator == OpAll, regexes: regexes[i]}
 		for _, kw := range r.Keywords {
 			id := m.nKeywords
 			m.nKeywords++
+			m.kwRule = append(m.kwRule, i)
 			cr.kwIDs = append(cr.kwIDs, id)
 			text := strings.TrimSpace(kw)
 			if !r.CaseSensitive {
@@ -105,38 +113,58 @@ func newMatcher(rules []Rule, regexes [][]*regexp.Regexp) *matcher {
 				if !r.CaseSensitive {
 					idx = m.fold
 				}
-				idx[words[0]] = append(idx[words[0]], phrase{words: words, id: id})
+				idx.add(phrase{words: words, id: id})
 				continue
 			}
 			m.needLower = m.needLower || !r.CaseSensitive
 			cr.substr = append(cr.substr, substrKeyword{text: text, fold: !r.CaseSensitive, boundary: *r.WordBoundary, id: id})
 		}
+		cr.indexedAny = !cr.all && len(cr.substr) == 0 && len(cr.regexes) == 0
 		m.rules = append(m.rules, cr)
 	}
 	return m
 }
 
-// match returns the names of the rules that hold for text, in rule order.
-func (m *matcher) match(text string) []string {
-	var foundBuf [256]bool
-	var found []bool
-	if m.nKeywords > len(foundBuf) {
-		found = make([]bool, m.nKeywords)
-	} else {
-		found = foundBuf[:m.nKeywords]
+// hits records, for one request, the keywords found and the rules that
+// have one.
+type hits struct {
+	found, rule []bool
+	kwRule      []int
+}
+
+func (h *hits) mark(id int) {
+	h.found[id] = true
+	h.rule[h.kwRule[id]] = true
+}
+
+// flags returns n false flags, in buf when it is long enough.
+func flags(buf []bool, n int) []bool {
+	if n > len(buf) {
+		return make([]bool, n)
+	}
+	return buf[:n]
+}
+
+// match returns the rules that hold for text, each with score 1, or nil.
+func (m *matcher) match(text string) map[string]float32 {
+	var foundBuf, ruleBuf [256]bool
+	h := hits{found: flags(foundBuf[:], m.nKeywords), rule: flags(ruleBuf[:], len(m.rules)), kwRule: m.kwRule}
+	if len(m.fold.phrases) > 0 {
+		m.fold.scan(text, &h)
+	}
+	if len(m.exact.phrases) > 0 {
+		m.exact.scan(text, &h)
 	}
 	var lower string
-	if m.needLower || len(m.fold) > 0 {
-		lower = strings.ToLower(text)
+	var lowerBuf [1024]byte
+	if m.needLower {
+		// The lowered text lives only for this call; viewing the buffer as a
+		// string spares the copy strings.ToLower would make.
+		if b := appendLower(lowerBuf[:0], text); len(b) > 0 {
+			lower = unsafe.String(&b[0], len(b))
+		}
 	}
-	var wordBuf [512]string
-	if len(m.fold) > 0 {
-		scan(m.fold, splitWords(wordBuf[:0], lower), found)
-	}
-	if len(m.exact) > 0 {
-		scan(m.exact, splitWords(wordBuf[:0], text), found)
-	}
-	var out []string
+	var out map[string]float32
 	for i := range m.rules {
 		r := &m.rules[i]
 		for _, s := range r.substr {
@@ -144,32 +172,16 @@ func (m *matcher) match(text string) []string {
 			if s.fold {
 				hay = lower
 			}
-			found[s.id] = containsKeyword(hay, s.text, s.boundary)
+			h.found[s.id] = containsKeyword(hay, s.text, s.boundary)
 		}
-		if r.holds(found, text) {
-			out = append(out, r.name)
+		if r.indexedAny && h.rule[i] || !r.indexedAny && r.holds(h.found, text) {
+			if out == nil {
+				out = make(map[string]float32, 1)
+			}
+			out[r.name] = 1
 		}
 	}
 	return out
-}
-
-// scan marks the phrases of idx that occur in words.
-func scan(idx map[string][]phrase, words []string, found []bool) {
-	for i, w := range words {
-		for _, p := range idx[w] {
-			if found[p.id] || len(p.words) > len(words)-i {
-				continue
-			}
-			ok := true
-			for k := 1; k < len(p.words); k++ {
-				if words[i+k] != p.words[k] {
-					ok = false
-					break
-				}
-			}
-			found[p.id] = ok
-		}
-	}
 }
 
 func (r *compiledRule) holds(found []bool, text string) bool {
