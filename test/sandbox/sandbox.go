@@ -17,16 +17,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -384,84 +381,6 @@ func (s *Sandbox) RestartEPP(ctx context.Context) error {
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	return s.gw.WaitReady(wctx)
-}
-
-// Pods returns the running pods sorted by name.
-func (s *Sandbox) Pods() []*SimPod {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]*SimPod, 0, len(s.pods))
-	for _, p := range s.pods {
-		out = append(out, p)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
-
-// PodsOf returns the running pods of one model.
-func (s *Sandbox) PodsOf(model string) []*SimPod {
-	var out []*SimPod
-	for _, p := range s.Pods() {
-		if p.Model == model {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// DeletePod deletes the Pod object and then stops its simulator, as a
-// kubelet would after the deletion.
-func (s *Sandbox) DeletePod(ctx context.Context, name string) error {
-	s.mu.Lock()
-	sp, ok := s.pods[name]
-	delete(s.pods, name)
-	s.mu.Unlock()
-	if !ok {
-		return fmt.Errorf("no pod %q", name)
-	}
-	pod := &corev1.Pod{}
-	pod.Name, pod.Namespace = sp.Name, sp.Namespace
-	err := s.Client.Delete(ctx, pod, client.GracePeriodSeconds(0))
-	s.stopSim(sp)
-	if err != nil {
-		return fmt.Errorf("deleting pod %s: %w", name, err)
-	}
-	return nil
-}
-
-// WaitPodsReady waits until every running pod reports Ready in the API.
-func (s *Sandbox) WaitPodsReady(ctx context.Context, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		notReady := []string{}
-		for _, p := range s.Pods() {
-			var pod corev1.Pod
-			err := s.Client.Get(ctx, types.NamespacedName{Namespace: p.Namespace, Name: p.Name}, &pod)
-			if err != nil || !podReady(&pod) {
-				notReady = append(notReady, p.Name)
-			}
-		}
-		if len(notReady) == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("pods not ready after %s: %v (logs in %s)", timeout, notReady, s.opts.LogDir)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for pods: %w", ctx.Err())
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue && p.Status.PodIP != ""
-		}
-	}
-	return false
 }
 
 // LogDir is where the EPP and simulator logs and the kubeconfig are.
