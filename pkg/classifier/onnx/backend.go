@@ -48,7 +48,7 @@ func Factory(ctx context.Context, raw json.RawMessage, opts classifier.FactoryOp
 // Open loads the ONNX model of p.ModelDir alone (no ensemble), batched as
 // opts says, and returns it with the directory it was read from.
 func Open(ctx context.Context, p Params, opts classifier.FactoryOptions) (classifier.Classifier, fs.FS, error) {
-	fsys, err := ModelFS(ctx, p)
+	fsys, err := modelFS(ctx, p)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -69,9 +69,9 @@ func load(ctx context.Context, o Options, fsys fs.FS, opts classifier.FactoryOpt
 	return opts.WithBatching(c, BatchWorkers(c.Device(), o.IntraOpThreads, runtime.NumCPU())), nil
 }
 
-// ModelFS returns the model directory p names: the embedded ONNX model (on
+// modelFS returns the model directory p names: the embedded ONNX model (on
 // CUDA its GPU graph, see embeddedONNX) or a directory on disk.
-func ModelFS(ctx context.Context, p Params) (fs.FS, error) {
+func modelFS(ctx context.Context, p Params) (fs.FS, error) {
 	if p.Embedded() {
 		fsys, err := embeddedONNX(ctx, p.Options)
 		if err != nil {

@@ -42,9 +42,9 @@ const (
 	Logits        = "logits"
 )
 
-// DefaultMaxSeqLen is the sequence limit used when neither tokenizer.json's
+// defaultMaxSeqLen is the sequence limit used when neither tokenizer.json's
 // truncation nor the model's position table gives one.
-const DefaultMaxSeqLen = 512
+const defaultMaxSeqLen = 512
 
 // Classifier runs one ONNX Runtime session. It is safe for concurrent use.
 type Classifier struct {
@@ -120,7 +120,7 @@ func Load(ctx context.Context, o Options, fsys fs.FS) (*Classifier, error) {
 
 // seqLimit picks the sequence limit; see Options.MaxSeqLen.
 func seqLimit(opt, tokenizerMax int, positions int64) int {
-	n := DefaultMaxSeqLen
+	n := defaultMaxSeqLen
 	switch {
 	case opt > 0:
 		n = opt
@@ -328,7 +328,7 @@ func (c *Classifier) runAll(ctx context.Context, encs []tokenizer.Encoding) ([][
 	outputs := make([]ort.Value, len(c.outputs()))
 	start := time.Now()
 	err = c.session.RunWithOptions(values, outputs, opts)
-	InferenceDuration.WithLabelValues(c.device).Observe(time.Since(start).Seconds())
+	inferenceDuration.WithLabelValues(c.device).Observe(time.Since(start).Seconds())
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, nil, fmt.Errorf("onnx run cancelled: %w", ctx.Err())

@@ -40,7 +40,7 @@ func (c *Classifier) encodeAll(texts []string) ([]tokenizer.Encoding, []bool) {
 	}
 	for _, t := range truncated {
 		if t {
-			TruncatedInputs.Inc()
+			truncatedInputs.Inc()
 		}
 	}
 	return encs, truncated

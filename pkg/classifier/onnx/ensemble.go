@@ -24,8 +24,8 @@ import (
 // the ONNX model and the linear model.
 const EnsembleFile = "ensemble.json"
 
-// EnsembleCombine is the only combination rule (informative in the file).
-const EnsembleCombine = "weighted mean of log-probabilities"
+// ensembleCombine is the only combination rule (informative in the file).
+const ensembleCombine = "weighted mean of log-probabilities"
 
 // selfMember names the ONNX model directory itself in ensemble.json.
 const selfMember = "."
@@ -58,8 +58,8 @@ func readEnsemble(fsys fs.FS) (ensembleSpec, error) {
 	if err := dec.Decode(&spec); err != nil {
 		return ensembleSpec{}, fmt.Errorf("%s: %w", EnsembleFile, err)
 	}
-	if spec.Combine != "" && spec.Combine != EnsembleCombine {
-		return ensembleSpec{}, fmt.Errorf("%s: combine %q: only %q is supported", EnsembleFile, spec.Combine, EnsembleCombine)
+	if spec.Combine != "" && spec.Combine != ensembleCombine {
+		return ensembleSpec{}, fmt.Errorf("%s: combine %q: only %q is supported", EnsembleFile, spec.Combine, ensembleCombine)
 	}
 	if len(spec.Members) < 2 {
 		return ensembleSpec{}, fmt.Errorf("%s: members: %d given, want at least 2", EnsembleFile, len(spec.Members))

@@ -25,9 +25,9 @@ const (
 	// GPUModelDirEnv names a GPU graph directory to use instead of the
 	// places searched.
 	GPUModelDirEnv = "SEMANTIC_EPP_GPU_MODEL_DIR"
-	// SystemGPUModelDir is where the CUDA image puts the GPU graph
+	// systemGPUModelDir is where the CUDA image puts the GPU graph
 	// (Dockerfile.cuda); it is searched last.
-	SystemGPUModelDir = "/usr/lib/semantic-epp/models/gpu/" + models.ONNXDir
+	systemGPUModelDir = "/usr/lib/semantic-epp/models/gpu/" + models.ONNXDir
 )
 
 // gpuCacheDir is where `make model-gpu` writes the GPU graph, relative to
@@ -37,7 +37,7 @@ var gpuCacheDir = filepath.Join(".cache", "models", "gpu", models.ONNXDir)
 // resolveGPUModel returns the GPU graph directory of the embedded default:
 // $SEMANTIC_EPP_GPU_MODEL_DIR, else .cache/models/gpu/domain-minilm found by
 // walking up from the working directory and the executable's, else
-// SystemGPUModelDir; "" and the places tried when none holds a model.
+// systemGPUModelDir; "" and the places tried when none holds a model.
 func resolveGPUModel() (string, []string) {
 	has := func(dir string) bool {
 		st, err := os.Stat(filepath.Join(dir, "model.onnx"))
@@ -69,10 +69,10 @@ func resolveGPUModel() (string, []string) {
 		}
 		tried = append(tried, filepath.Join(start, "…", gpuCacheDir))
 	}
-	if has(SystemGPUModelDir) {
-		return SystemGPUModelDir, nil
+	if has(systemGPUModelDir) {
+		return systemGPUModelDir, nil
 	}
-	return "", append(tried, SystemGPUModelDir)
+	return "", append(tried, systemGPUModelDir)
 }
 
 // embeddedONNX returns the ONNX model directory of modelDir "embedded" for

@@ -55,7 +55,7 @@ type Options struct {
 	EmbeddingOutput string `json:"embeddingOutput,omitempty"`
 	// MaxSeqLen caps the tokens per text, special tokens included; 0 uses
 	// tokenizer.json's truncation max_length, else the model's position
-	// table, else DefaultMaxSeqLen. It never exceeds the position table.
+	// table, else defaultMaxSeqLen. It never exceeds the position table.
 	// Not configurable (benchmarks set it).
 	MaxSeqLen int `json:"-"`
 }

@@ -52,7 +52,6 @@ type Tokenizer struct {
 	post       postProcessor
 	vocabSize  int
 	maxLength  int
-	modelType  string
 	hasAddedTk bool
 	// splitsAtSpace: cutting after ASCII whitespace keeps the ids (HeadTail).
 	splitsAtSpace bool
@@ -124,7 +123,6 @@ func Load(data []byte) (*Tokenizer, error) {
 	if err := json.Unmarshal(f.Model, &modelHead); err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
-	t.modelType = modelHead.Type
 	switch modelHead.Type {
 	case "WordPiece":
 		t.model, err = newWordPiece(f.Model)
@@ -214,9 +212,6 @@ func isNull(m json.RawMessage) bool {
 
 // VocabSize is one more than the largest id the tokenizer can produce.
 func (t *Tokenizer) VocabSize() int { return t.vocabSize }
-
-// ModelType is the tokenizer.json model type ("WordPiece" or "BPE").
-func (t *Tokenizer) ModelType() string { return t.modelType }
 
 // TruncationMaxLength is the max_length of tokenizer.json's truncation
 // section, or 0 when it has none. It is a hint only: this package never
