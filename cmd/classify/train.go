@@ -158,6 +158,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Data: filepath.Base(*data), Rows: len(examples), Epochs: opt.Epochs, LearningRate: opt.LearningRate,
 		L2: opt.L2, Seed: opt.Seed, BalanceClasses: opt.BalanceClasses,
 	}
+	if lx != nil {
+		info.Head = &hopt
+	}
 	if info.DataSHA256, err = fileSHA256(*data); err != nil {
 		return err
 	}

@@ -292,7 +292,7 @@ func TestDockerignoreKeepsBuildInputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"go.mod", "go.sum", "Makefile", "mk/deploy.mk", "mk/onnxruntime.mk", "mk/go.mk", "cmd/epp/main.go", "pkg/plugins", "models/embed.go", "models/domain-linear/weights.bin",
+	for _, p := range []string{"go.mod", "go.sum", "Makefile", "mk/deploy.mk", "mk/onnxruntime.mk", "mk/go.mk", "cmd/epp/main.go", "pkg/plugins", "models/embed.go", "models/domain-linear/weights.bin", "models/domain-linear/lexicon.bin",
 		"training/domainclf/gpugraph.py", "training/domainclf/gpufuse.py", "training/requirements-gpugraph.txt"} {
 		if ign.Excludes(p) {
 			t.Errorf(".dockerignore drops %s, which the image build needs", p)

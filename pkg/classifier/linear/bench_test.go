@@ -38,43 +38,70 @@ func shippedModel(b *testing.B) *linear.Model {
 	return m
 }
 
-// BenchmarkClassify is the latency of one call on the shipped model for
-// inputs of 16, 128 and 512 words (the linear backend's tokens).
-func BenchmarkClassify(b *testing.B) {
+// variants are the shipped model and the same n-gram weights without its
+// lexicon head (the model before the head shipped), run side by side (each
+// size runs both in turn, so a busy machine slows them alike).
+func variants(b *testing.B) []struct {
+	name string
+	m    *linear.Model
+} {
 	m := shippedModel(b)
+	return []struct {
+		name string
+		m    *linear.Model
+	}{{"head=on", m}, {"head=off", linear.WithoutHead(m)}}
+}
+
+// BenchmarkClassify is the latency of one call on the shipped model for the
+// guide's Linux prompt and inputs of 8, 16, 128 and 512 words (the linear
+// backend's tokens), with and without the lexicon head (which acts below its
+// gate, 64 words).
+func BenchmarkClassify(b *testing.B) {
 	ctx := context.Background()
-	for _, n := range []int{16, 128, 512} {
-		text := benchText(n)
-		b.Run(fmt.Sprintf("tokens=%d", n), func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := m.Classify(ctx, text); err != nil {
-					b.Fatal(err)
+	vs := variants(b)
+	type input struct{ name, text string }
+	// The guide's prompt has a lexicon word ("linux"); benchText's words
+	// are all in train.jsonl, so the head pools nothing for them.
+	inputs := []input{{"guide", "Linux is said to be an open source kernel because"}}
+	for _, n := range []int{8, 16, 128, 512} {
+		inputs = append(inputs, input{fmt.Sprintf("tokens=%d", n), benchText(n)})
+	}
+	for _, in := range inputs {
+		for _, v := range vs {
+			b.Run(in.name+"/"+v.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := v.m.Classify(ctx, in.text); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 
 // BenchmarkThroughput classifies 32-word texts from 1, 8 and 64 goroutines
-// per GOMAXPROCS; compare ns/op across them (lower is more throughput).
+// per GOMAXPROCS, with and without the head; compare ns/op across them
+// (lower is more throughput).
 func BenchmarkThroughput(b *testing.B) {
-	m := shippedModel(b)
 	ctx := context.Background()
 	text := benchText(32)
+	vs := variants(b)
 	for _, p := range []int{1, 8, 64} {
-		b.Run(fmt.Sprintf("concurrency=%d", p), func(b *testing.B) {
-			b.SetParallelism(p)
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if _, err := m.Classify(ctx, text); err != nil {
-						b.Error(err)
-						return
+		for _, v := range vs {
+			b.Run(fmt.Sprintf("concurrency=%d/%s", p, v.name), func(b *testing.B) {
+				b.SetParallelism(p)
+				b.ReportAllocs()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if _, err := v.m.Classify(ctx, text); err != nil {
+							b.Error(err)
+							return
+						}
 					}
-				}
+				})
 			})
-		})
+		}
 	}
 }
 

@@ -114,37 +114,39 @@ func (h *Head) correct(z, u []float32, g float32) {
 	}
 }
 
-// HeadOptions are the hyper-parameters of TrainWithLexicon's head.
+// HeadOptions are the hyper-parameters of TrainWithLexicon's head (recorded
+// in linear.json's training section).
 type HeadOptions struct {
 	// GateWords: see Head.
-	GateWords int
+	GateWords int `json:"gateWords"`
 	// Folds is the number of cross-fitting folds: the head learns from the
 	// logits of n-gram models that did not see the text.
-	Folds int
+	Folds int `json:"folds"`
 	// Crops is the number of random short crops taken of each training row.
-	Crops int
+	Crops int `json:"crops"`
 	// SeenLimit keeps in the lexicon only the words that occur in at most
 	// this many training rows (the n-gram model knows the others); < 0
 	// keeps all.
-	SeenLimit int
+	SeenLimit int `json:"seenLimit"`
 	// Diagonal keeps each label's logit to its own lexicon scores (mean
 	// and max): Weights is zero off its two diagonals.
-	Diagonal bool
+	Diagonal bool `json:"diagonal"`
 	// Offsets also learns BaseScale and Bias, which change short texts
 	// that have no lexicon word too.
-	Offsets bool
+	Offsets bool `json:"offsets"`
 	// Epochs, LearningRate (AdaGrad) and L2 fit the head.
-	Epochs       int
-	LearningRate float64
-	L2           float64
+	Epochs       int     `json:"epochs"`
+	LearningRate float64 `json:"learningRate"`
+	L2           float64 `json:"l2"`
 }
 
-// DefaultHeadOptions are the best settings found by cross-validation on
-// train.jsonl, scored on its MMLU-Pro rows
-// (docs/results/linear-short-prompts-2026-12-02b). No shipped model uses a
-// head yet: none kept the dev accuracy there.
+// DefaultHeadOptions are the shipped model's head (`make linear-model`):
+// among the settings whose lexicon holds only the words absent from
+// train.jsonl (the family that routes the guide's Linux prompt), the best by
+// cross-validation on train.jsonl's MMLU-Pro rows
+// (docs/results/linear-short-prompts-2026-12-02b, trial 7).
 func DefaultHeadOptions() HeadOptions {
-	return HeadOptions{GateWords: 64, Folds: 4, Crops: 2, SeenLimit: 20, Diagonal: true, Epochs: 5, LearningRate: 0.2, L2: 1e-4}
+	return HeadOptions{GateWords: 64, Folds: 4, Crops: 2, SeenLimit: 0, Diagonal: true, Epochs: 5, LearningRate: 0.2, L2: 1e-4}
 }
 
 // Validate reports an option out of range.

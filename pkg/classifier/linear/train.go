@@ -57,6 +57,8 @@ type TrainingInfo struct {
 	DevData        string  `json:"devData,omitempty"`
 	DevAccuracy    float64 `json:"devAccuracy,omitempty"`
 	DevMacroF1     float64 `json:"devMacroF1,omitempty"`
+	// Head is how the lexicon head was fitted, when the model has one.
+	Head *HeadOptions `json:"head,omitempty"`
 }
 
 // Validate reports an option out of range.
