@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/semantic-epp/semantic-epp/pkg/plugins/internal/params"
 )
 
 // Rule operators: whether one or every keyword/regex of a rule must match.
@@ -62,16 +64,12 @@ func (p *Parameters) validate() ([][]*regexp.Regexp, error) {
 		return nil, errors.New("rules: at least one rule is required")
 	}
 	var errs []error
-	seen := map[string]int{}
+	names := params.NewNames("rules")
 	res := make([][]*regexp.Regexp, len(p.Rules))
 	for i, r := range p.Rules {
 		path := fmt.Sprintf("rules[%d]", i)
-		if strings.TrimSpace(r.Name) == "" {
-			errs = append(errs, fmt.Errorf("%s.name: must not be empty", path))
-		} else if j, dup := seen[r.Name]; dup {
-			errs = append(errs, fmt.Errorf("%s.name: %q is already the name of rules[%d]", path, r.Name, j))
-		} else {
-			seen[r.Name] = i
+		if err := names.Check(i, r.Name); err != nil {
+			errs = append(errs, err)
 		}
 		if r.Operator != OpAny && r.Operator != OpAll {
 			errs = append(errs, fmt.Errorf("%s.operator: %q is not one of any (OR), all (AND)", path, r.Operator))

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/semantic-epp/semantic-epp/pkg/plugins/internal/params"
 )
 
 // Aggregations: how a route's example cosines become its score. They are
@@ -75,15 +77,11 @@ func (p *Parameters) validate(withRef bool) error {
 	if len(p.Routes) == 0 {
 		errs = append(errs, errors.New("routes: at least one route is required"))
 	}
-	seen := map[string]int{}
+	names := params.NewNames("routes")
 	for i, r := range p.Routes {
 		path := fmt.Sprintf("routes[%d]", i)
-		if strings.TrimSpace(r.Name) == "" {
-			errs = append(errs, fmt.Errorf("%s.name: must not be empty", path))
-		} else if j, dup := seen[r.Name]; dup {
-			errs = append(errs, fmt.Errorf("%s.name: %q is already the name of routes[%d]", path, r.Name, j))
-		} else {
-			seen[r.Name] = i
+		if err := names.Check(i, r.Name); err != nil {
+			errs = append(errs, err)
 		}
 		if len(r.Examples) == 0 {
 			errs = append(errs, fmt.Errorf("%s.examples: at least one example prompt is required", path))
