@@ -271,15 +271,9 @@ func result(labels []string, logits []float32, truncated bool) classifier.Result
 	return classifier.Result{Label: labels[top], Confidence: scores[top], Scores: scores, Truncated: truncated}
 }
 
-// run feeds encodings, padded to the longest, through the session and
-// returns one logits row per encoding.
-func (c *Classifier) run(ctx context.Context, encs []tokenizer.Encoding) ([][]float32, error) {
-	logits, _, err := c.runAll(ctx, encs)
-	return logits, err
-}
-
-// runAll is run that also returns one embedding row per encoding when the
-// model has an embedding output (nil otherwise).
+// runAll feeds encodings, padded to the longest, through the session and
+// returns one logits row per encoding, and one embedding row per encoding
+// when the model has an embedding output (nil otherwise).
 func (c *Classifier) runAll(ctx context.Context, encs []tokenizer.Encoding) ([][]float32, [][]float32, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()

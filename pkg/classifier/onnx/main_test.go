@@ -3,12 +3,15 @@
 package onnx
 
 import (
+	"context"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/go-logr/logr"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/semantic-epp/semantic-epp/pkg/classifier/tokenizer"
 )
 
 func TestMain(m *testing.M) {
@@ -26,4 +29,11 @@ func TestMain(m *testing.M) {
 	}
 	profilePrefix = os.Getenv("BENCH_ORT_PROFILE")
 	os.Exit(m.Run())
+}
+
+// run is runAll without the embeddings, for the tests and benchmarks that
+// read the logits only.
+func (c *Classifier) run(ctx context.Context, encs []tokenizer.Encoding) ([][]float32, error) {
+	logits, _, err := c.runAll(ctx, encs)
+	return logits, err
 }

@@ -112,11 +112,8 @@ func appendCUDA(opts *ort.SessionOptions, o Options) error {
 		return fmt.Errorf("CUDA provider options: %w", err)
 	}
 	defer func() { _ = cudaOpts.Destroy() }()
-	kernel := o.AttentionKernel
-	if kernel == "" {
-		kernel = DefaultAttentionKernel
-	}
-	settings := map[string]string{"device_id": strconv.Itoa(o.DeviceID), "sdpa_kernel": attentionKernels[kernel]}
+	// o has its defaults (Load applied them), so AttentionKernel is set.
+	settings := map[string]string{"device_id": strconv.Itoa(o.DeviceID), "sdpa_kernel": attentionKernels[o.AttentionKernel]}
 	if o.GPUMemoryLimitBytes > 0 {
 		settings["gpu_mem_limit"] = strconv.FormatInt(o.GPUMemoryLimitBytes, 10)
 		settings["arena_extend_strategy"] = "kSameAsRequested"
