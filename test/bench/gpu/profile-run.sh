@@ -23,6 +23,10 @@ WORKERS=${WORKERS:-2} MAXBATCH=${MAXBATCH:-512} NCU_GRAPH=${NCU_GRAPH:-g16}
 T=$G/onnx.test D=$C/dev.jsonl M=""
 for g in $GRAPHS; do M="$M${M:+,}${g%%:*}=$G/m/${g%%:*}"; done
 names=$(for g in $GRAPHS; do printf '%s|' "${g%%:*}"; done); names="(${names%|})"
+# throughput GRAPH_REGEX TIMEOUT: micro-batched throughput at 1,024 and 4,096 callers.
+throughput() { for conc in 1024 4096; do
+  BENCH_WORKERS=$WORKERS BENCH_MAX_BATCH=$MAXBATCH BENCH_CONCURRENCY=$conc bench "$2" "Throughput/$1/conc=$conc/batching=true" -test.benchtime 3s
+done; }
 bench() { BENCH_DEVICE=cuda BENCH_MODELS=$M timeout "$1" $T -test.run '^$' -test.bench "$2" "${@:3}" 2>&1 | grep -E "^Benchmark|FAIL|rror"; }
 cd $R/pkg/classifier/onnx
 for s in $STAGES; do
@@ -41,9 +45,7 @@ for s in $STAGES; do
   run) bench 300 "Run/$names/batch=(1|512|1024)\$/runners=(1|2)\$" -test.benchtime 1s ;;
   encode) first=${GRAPHS%% *}; bench 60 "Encode/${first%%:*}/" -test.benchtime 1s ;;
   latency) bench 120 "Latency/$names/tokens=128\$" -test.benchtime 2s ;;
-  throughput) for conc in 1024 4096; do
-      BENCH_WORKERS=$WORKERS BENCH_MAX_BATCH=$MAXBATCH BENCH_CONCURRENCY=$conc bench 120 "Throughput/$names/conc=$conc/batching=true" -test.benchtime 3s
-    done ;;
+  throughput) throughput "$names" 120 ;;
   ncu) command -v ncu > /dev/null || { echo "no ncu"; continue; }
     BENCH_DEVICE=cuda BENCH_MODELS=$NCU_GRAPH=$G/m/$NCU_GRAPH timeout 240 ncu --clock-control none --csv --metrics gpu__time_duration.sum \
       $T -test.run '^$' -test.bench "Run/$NCU_GRAPH/batch=512\$/runners=1\$" -test.benchtime 4x > /tmp/ncu.csv 2> /tmp/ncu.err
@@ -61,9 +63,7 @@ for s in $STAGES; do
       export BENCH_CUDA_OPTIONS=$opt
       bench 120 "Run/$first/batch=(1|512)\$/runners=(1|2)\$" -test.benchtime 1s | sed "s/^/$name /"
       bench 60 "Latency/$first/tokens=128\$" -test.benchtime 2s | sed "s/^/$name /"
-      for conc in 1024 4096; do
-        BENCH_WORKERS=$WORKERS BENCH_MAX_BATCH=$MAXBATCH BENCH_CONCURRENCY=$conc bench 60 "Throughput/$first/conc=$conc/batching=true" -test.benchtime 3s | sed "s/^/$name /"
-      done
+      throughput "$first" 60 | sed "s/^/$name /"
       unset BENCH_CUDA_OPTIONS
     done ;;
   esac
