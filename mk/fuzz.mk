@@ -4,6 +4,7 @@
 #               leaves the input under the package's testdata/fuzz/<target>/ (commit it as a seed).
 # Plain `go test` (so `make test`) already runs each target once over its seeds (f.Add and
 # testdata/fuzz). Executions of one target are spread over GOMAXPROCS workers.
+# go test's default 10-minute -timeout would end a long target on a 2-core machine: 2h here.
 #   FUZZ_SCALE=10 make fuzz   runs each target 10 times as long.
 
 FUZZ_SCALE ?= 1
@@ -25,7 +26,7 @@ fuzz: ## Fuzz the request path: every target for its executions (10.2 M in all);
 		pkg=$${t%%:*}; rest=$${t#*:}; name=$${rest%%:*}; n=$$(( $${rest#*:} * $(FUZZ_SCALE) )); \
 		echo "== $$name ($$pkg): $$n executions"; t0=$$(date +%s); \
 		log=$$(mktemp); \
-		CGO_ENABLED=1 $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime "$${n}x" "$$pkg" 2>&1 | tee "$$log" | grep -v '^fuzz: elapsed' ; \
+		CGO_ENABLED=1 $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime "$${n}x" -timeout 2h "$$pkg" 2>&1 | tee "$$log" | grep -v '^fuzz: elapsed' ; \
 		rc=$${PIPESTATUS[0]}; \
 		execs=$$(grep -o 'execs: [0-9]*' "$$log" | tail -1 | grep -o '[0-9]*'); rm -f "$$log"; \
 		if [ "$$rc" != 0 ]; then echo "fuzz: $$name FAILED (exit $$rc)" >&2; exit 1; fi; \
