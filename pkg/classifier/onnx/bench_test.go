@@ -19,41 +19,58 @@ import (
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/batching"
 )
 
-type benchModel struct{ name, dir, howToGet string }
+type benchModel struct {
+	name, dir, howToGet string
+	cudaGraphs          string // Options.CUDAGraphs; "" = the default
+}
 
 // benchModels are the model directories the benchmarks run on. Only the
 // committed tiny model is required; the others are used when present.
 // BENCH_MODELS adds more: "name=dir,name2=dir2" (candidate models).
-var benchModels = append([]benchModel{
-	{"tiny", "testdata/tiny", ""},
-	{"minilm-bench", "../../../.cache/onnx-bench/minilm", "make onnx-bench-model"},
-	{"minilm-bench-int8", "../../../.cache/onnx-bench/minilm-int8", "make onnx-bench-model"},
-	{"shipped", "../../../models/domain-minilm", "the trained model (training/)"},
-}, extraBenchModels()...)
+var benchModels = withGraphModes(append([]benchModel{
+	{name: "tiny", dir: "testdata/tiny"},
+	{name: "minilm-bench", dir: "../../../.cache/onnx-bench/minilm", howToGet: "make onnx-bench-model"},
+	{name: "minilm-bench-int8", dir: "../../../.cache/onnx-bench/minilm-int8", howToGet: "make onnx-bench-model"},
+	{name: "shipped", dir: "../../../models/domain-minilm", howToGet: "the trained model (training/)"},
+}, extraBenchModels()...))
+
+// withGraphModes adds, when BENCH_CUDA_GRAPHS=off-too, each model once more
+// as NAME-nographs with CUDA graphs off, so that one run compares both.
+func withGraphModes(ms []benchModel) []benchModel {
+	if os.Getenv("BENCH_CUDA_GRAPHS") != "off-too" {
+		return ms
+	}
+	out := ms
+	for _, m := range ms {
+		m.name, m.cudaGraphs = m.name+"-nographs", CUDAGraphsOff
+		out = append(out, m)
+	}
+	return out
+}
 
 func extraBenchModels() []benchModel {
 	var out []benchModel
 	for _, kv := range strings.Split(os.Getenv("BENCH_MODELS"), ",") {
 		if name, dir, ok := strings.Cut(kv, "="); ok {
-			out = append(out, benchModel{name, dir, "BENCH_MODELS"})
+			out = append(out, benchModel{name: name, dir: dir, howToGet: "BENCH_MODELS"})
 		}
 	}
 	return out
 }
 
-func loadBench(b *testing.B, dir, howToGet string, maxSeq int) *Classifier {
+func loadBench(b *testing.B, m benchModel, maxSeq int) *Classifier {
 	b.Helper()
 	requireRuntime(b)
-	if _, err := os.Stat(dir); err != nil {
-		b.Skipf("%s absent (%s)", dir, howToGet)
+	if _, err := os.Stat(m.dir); err != nil {
+		b.Skipf("%s absent (%s)", m.dir, m.howToGet)
 	}
 	// BENCH_INTRA_OP_THREADS sets ONNX Runtime's intra-op threads (default:
 	// its own choice, one per core); BENCH_DEVICE=cuda runs on the GPU;
 	// BENCH_SPINNING=1 lets the intra-op threads spin (off by default).
 	threads, _ := strconv.Atoi(os.Getenv("BENCH_INTRA_OP_THREADS"))
 	o := Options{IntraOpThreads: threads, Device: os.Getenv("BENCH_DEVICE"), CUDAFallback: FallbackFail,
-		IntraOpSpinning: os.Getenv("BENCH_SPINNING") == "1", MaxSeqLen: maxSeq}
-	c, err := Load(context.Background(), o, os.DirFS(dir))
+		IntraOpSpinning: os.Getenv("BENCH_SPINNING") == "1", MaxSeqLen: maxSeq, CUDAGraphs: m.cudaGraphs}
+	c, err := Load(context.Background(), o, os.DirFS(m.dir))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -80,7 +97,7 @@ func BenchmarkLatency(b *testing.B) {
 	for _, m := range benchModels {
 		for _, tokens := range []int{16, 43, 128, 512} { // 43: median of the dev set
 			b.Run(fmt.Sprintf("%s/tokens=%d", m.name, tokens), func(b *testing.B) {
-				c := loadBench(b, m.dir, m.howToGet, 512)
+				c := loadBench(b, m, 512)
 				text := textOfTokens(b, c, tokens)
 				ctx := context.Background()
 				durs := make([]time.Duration, 0, b.N)
@@ -122,7 +139,7 @@ func BenchmarkThroughput(b *testing.B) {
 		for _, conc := range benchConcurrency() {
 			for _, batched := range []bool{false, true} {
 				b.Run(fmt.Sprintf("%s/conc=%d/batching=%v", m.name, conc, batched), func(b *testing.B) {
-					c := loadBench(b, m.dir, m.howToGet, 512)
+					c := loadBench(b, m, 512)
 					text := textOfTokens(b, c, 128)
 					var cl classifier.Classifier = c
 					if batched {
@@ -173,7 +190,7 @@ func BenchmarkThroughput(b *testing.B) {
 // BenchmarkHugeText: a 1 MB prompt, tokenized in full and windowed to the
 // sequence limit (the cost is the tokenizer's; the model sees 512 tokens).
 func BenchmarkHugeText(b *testing.B) {
-	c := loadBench(b, "testdata/tiny", "", 512)
+	c := loadBench(b, benchModel{name: "tiny", dir: "testdata/tiny"}, 512)
 	text := strings.Repeat("The court held that the contract was void. ", 1<<20/43)
 	b.SetBytes(int64(len(text)))
 	for b.Loop() {
@@ -210,7 +227,7 @@ func BenchmarkBatch(b *testing.B) {
 	for _, m := range benchModels {
 		for _, n := range []int{1, 64, 256, 512, 1024} {
 			b.Run(fmt.Sprintf("%s/batch=%d", m.name, n), func(b *testing.B) {
-				c := loadBench(b, m.dir, m.howToGet, 512)
+				c := loadBench(b, m, 512)
 				texts := make([]string, n)
 				for i := range texts {
 					texts[i] = textOfTokens(b, c, 128)

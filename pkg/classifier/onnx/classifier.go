@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/semantic-epp/semantic-epp/pkg/classifier"
+	"github.com/semantic-epp/semantic-epp/pkg/classifier/onnx/cudagraph"
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/tokenizer"
 )
 
@@ -51,6 +52,10 @@ type Classifier struct {
 	mu      sync.RWMutex // Close holds it exclusively; runs share it
 	closed  bool
 	session *ort.DynamicAdvancedSession
+	graphs  *cudagraph.Session // small batches on CUDA; nil without CUDA graphs
+	// graphsErr says why a CUDA classifier with cudaGraphs on runs without
+	// them (also logged at load).
+	graphsErr error
 
 	inputs     []string // model inputs in the order given to the session
 	embedding  string   // embedding output name; "" when the model has none
@@ -112,7 +117,14 @@ func Load(ctx context.Context, o Options, fsys fs.FS) (*Classifier, error) {
 		_ = c.session.Destroy()
 		return nil, err
 	}
-	log.FromContext(ctx).Info("ONNX classifier loaded", "device", c.device, "labels", len(labels),
+	if c.device == DeviceCUDA && o.CUDAGraphs == CUDAGraphsOn {
+		widths := []int{len(labels)}
+		if c.embedding != "" {
+			widths = append(widths, c.embDim)
+		}
+		c.startGraphs(ctx, o, model, widths)
+	}
+	log.FromContext(ctx).Info("ONNX classifier loaded", "device", c.device, "cudaGraphs", c.graphs != nil, "labels", len(labels),
 		"maxSeqLen", c.maxSeqLen, "vocab", tok.VocabSize(), "embedding", c.embedding, "embeddingDim", c.embDim,
 		"onnxruntime", Version())
 	return c, nil
@@ -280,6 +292,23 @@ func (c *Classifier) runAll(ctx context.Context, encs []tokenizer.Encoding) ([][
 	if c.closed {
 		return nil, nil, classifier.ErrClosed
 	}
+	if c.graphs != nil {
+		seq := 0
+		for _, e := range encs {
+			seq = max(seq, len(e.IDs))
+		}
+		if b, s, ok := graphShape(len(encs), seq, c.maxSeqLen); ok {
+			start := time.Now()
+			logits, embs, err := runGraph(c.graphs, c.inputs, encs, b, s)
+			inferenceDuration.WithLabelValues(c.device).Observe(time.Since(start).Seconds())
+			return logits, embs, err
+		}
+	}
+	return c.runSession(ctx, encs)
+}
+
+// runSession runs encs through the plain session; the caller holds c.mu.
+func (c *Classifier) runSession(ctx context.Context, encs []tokenizer.Encoding) ([][]float32, [][]float32, error) {
 	batch, seq := len(encs), 0
 	for _, e := range encs {
 		seq = max(seq, len(e.IDs))
@@ -353,6 +382,9 @@ func (c *Classifier) Close() error {
 		return nil
 	}
 	c.closed = true
+	if c.graphs != nil {
+		_ = c.graphs.Close()
+	}
 	if err := c.session.Destroy(); err != nil {
 		return fmt.Errorf("destroying ONNX session: %w", err)
 	}

@@ -47,6 +47,13 @@ type Options struct {
 	// micro-batches of varying size stall (docs/results/gpu-default/).
 	// Ignored on the CPU.
 	AttentionKernel string `json:"attentionKernel,omitempty"`
+	// CUDAGraphs, "on" (default) or "off", runs batches of up to
+	// maxGraphBatch texts on CUDA as captured CUDA graphs: one launch per run
+	// instead of one per kernel, which is most of a small batch's time. The
+	// shapes are captured at load and checked against the plain session;
+	// when capture or the check fails the classifier runs without graphs,
+	// logged. Ignored on the CPU.
+	CUDAGraphs string `json:"cudaGraphs,omitempty"`
 	// EmbeddingOutput names the model output that holds the sentence
 	// embedding, a float tensor [batch, dim] (the pooled vector the
 	// classification head reads; the embedded default has one, see
@@ -58,6 +65,10 @@ type Options struct {
 	// table, else defaultMaxSeqLen. It never exceeds the position table.
 	// Not configurable (benchmarks set it).
 	MaxSeqLen int `json:"-"`
+	// exactFP32 turns the CUDA provider's TF32 matrix products off: an
+	// ensemble's refinement model (ensemble.json "refine") computes in full
+	// fp32 to match the CPU model.
+	exactFP32 bool
 }
 
 // attentionKernels maps AttentionKernel to the CUDA provider's sdpa_kernel
@@ -104,7 +115,16 @@ func (o *Options) applyDefaults() {
 	if o.AttentionKernel == "" {
 		o.AttentionKernel = DefaultAttentionKernel
 	}
+	if o.CUDAGraphs == "" {
+		o.CUDAGraphs = CUDAGraphsOn
+	}
 }
+
+// CUDAGraphs values.
+const (
+	CUDAGraphsOn  = "on"
+	CUDAGraphsOff = "off"
+)
 
 // Validate reports every invalid field, naming it by its JSON key.
 func (p Params) Validate() error {
@@ -125,6 +145,11 @@ func (o Options) validate() error {
 	}
 	if _, ok := attentionKernels[o.AttentionKernel]; !ok && o.AttentionKernel != "" {
 		errs = append(errs, fmt.Errorf("attentionKernel %q: want one of efficient, flash, cudnn, math, auto", o.AttentionKernel))
+	}
+	switch o.CUDAGraphs {
+	case "", CUDAGraphsOn, CUDAGraphsOff:
+	default:
+		errs = append(errs, fmt.Errorf("cudaGraphs %q: want %q or %q", o.CUDAGraphs, CUDAGraphsOn, CUDAGraphsOff))
 	}
 	if strings.TrimSpace(o.EmbeddingOutput) != o.EmbeddingOutput {
 		errs = append(errs, fmt.Errorf("embeddingOutput %q: leading or trailing spaces", o.EmbeddingOutput))

@@ -43,3 +43,51 @@ func TestAttentionKernel(t *testing.T) {
 		t.Errorf("default attention kernel %q (sdpa_kernel %q), want efficient (2)", o.AttentionKernel, attentionKernels[o.AttentionKernel])
 	}
 }
+
+func TestCUDAGraphsOption(t *testing.T) {
+	tests := []struct {
+		value, wantErr string
+	}{
+		{"", ""}, {"on", ""}, {"off", ""},
+		{"true", `cudaGraphs "true"`}, {"On", `cudaGraphs "On"`},
+	}
+	for _, tt := range tests {
+		err := Options{CUDAGraphs: tt.value}.validate()
+		if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+			t.Errorf("cudaGraphs %q: error %v, want %q", tt.value, err, tt.wantErr)
+		}
+	}
+	o := Options{}
+	o.applyDefaults()
+	if o.CUDAGraphs != CUDAGraphsOn {
+		t.Errorf("default cudaGraphs %q, want %q", o.CUDAGraphs, CUDAGraphsOn)
+	}
+}
+
+func TestGraphShapes(t *testing.T) {
+	tests := []struct {
+		batch, seq, maxSeq int
+		wantB, wantS       int
+		ok                 bool
+	}{
+		{1, 128, 512, 1, 128, true},
+		{1, 9, 512, 1, 16, true},
+		{3, 129, 512, 4, 256, true},
+		{8, 512, 512, 8, 512, true},
+		{1, 200, 200, 1, 200, true}, // the last bucket is the limit itself
+		{1, 130, 200, 1, 200, true},
+		{9, 16, 512, 0, 0, false}, // larger batches run without graphs
+	}
+	for _, tt := range tests {
+		b, s, ok := graphShape(tt.batch, tt.seq, tt.maxSeq)
+		if b != tt.wantB || s != tt.wantS || ok != tt.ok {
+			t.Errorf("graphShape(%d, %d, %d) = %d, %d, %v; want %d, %d, %v", tt.batch, tt.seq, tt.maxSeq, b, s, ok, tt.wantB, tt.wantS, tt.ok)
+		}
+	}
+	if got := graphSeqs(512); len(got) != 6 || got[0] != 16 || got[5] != 512 {
+		t.Errorf("graphSeqs(512) = %v, want 16 … 512", got)
+	}
+	if got := graphSeqs(200); got[len(got)-1] != 200 || got[len(got)-2] != 128 {
+		t.Errorf("graphSeqs(200) = %v, want … 128, 200", got)
+	}
+}

@@ -25,7 +25,7 @@ func BenchmarkRun(b *testing.B) {
 					continue
 				}
 				b.Run(fmt.Sprintf("%s/batch=%d/runners=%d", m.name, n, runners), func(b *testing.B) {
-					benchRun(b, loadBench(b, m.dir, m.howToGet, 512), n, runners)
+					benchRun(b, loadBench(b, m, 512), n, runners)
 				})
 			}
 		}
@@ -75,7 +75,7 @@ func BenchmarkEncode(b *testing.B) {
 	for _, m := range benchModels {
 		for _, n := range []int{64, 512, 1024} {
 			b.Run(fmt.Sprintf("%s/batch=%d", m.name, n), func(b *testing.B) {
-				c := loadBench(b, m.dir, m.howToGet, 512)
+				c := loadBench(b, m, 512)
 				texts := make([]string, n)
 				for i := range texts {
 					texts[i] = textOfTokens(b, c, 128)

@@ -106,21 +106,31 @@ func createSession(o Options, model []byte, inputs, outputs []string, cuda bool)
 	return s, nil
 }
 
-func appendCUDA(opts *ort.SessionOptions, o Options) error {
-	cudaOpts, err := ort.NewCUDAProviderOptions()
-	if err != nil {
-		return fmt.Errorf("CUDA provider options: %w", err)
-	}
-	defer func() { _ = cudaOpts.Destroy() }()
+// cudaSettings are the CUDA provider options of o, for the plain session
+// and the CUDA graph session alike.
+func cudaSettings(o Options) map[string]string {
 	// o has its defaults (Load applied them), so AttentionKernel is set.
 	settings := map[string]string{"device_id": strconv.Itoa(o.DeviceID), "sdpa_kernel": attentionKernels[o.AttentionKernel]}
 	if o.GPUMemoryLimitBytes > 0 {
 		settings["gpu_mem_limit"] = strconv.FormatInt(o.GPUMemoryLimitBytes, 10)
 		settings["arena_extend_strategy"] = "kSameAsRequested"
 	}
+	if o.exactFP32 {
+		settings["use_tf32"] = "0"
+	}
 	for k, v := range extraCUDAOptions {
 		settings[k] = v
 	}
+	return settings
+}
+
+func appendCUDA(opts *ort.SessionOptions, o Options) error {
+	cudaOpts, err := ort.NewCUDAProviderOptions()
+	if err != nil {
+		return fmt.Errorf("CUDA provider options: %w", err)
+	}
+	defer func() { _ = cudaOpts.Destroy() }()
+	settings := cudaSettings(o)
 	if err := cudaOpts.Update(settings); err != nil {
 		return fmt.Errorf("CUDA provider options %v: %w", settings, err)
 	}
