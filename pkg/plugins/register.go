@@ -13,6 +13,7 @@ import (
 
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/batching"
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/cache"
+	"github.com/semantic-epp/semantic-epp/pkg/classifier/ensemble"
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/loader"
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/onnx"
 	classifierplugin "github.com/semantic-epp/semantic-epp/pkg/plugins/classifier"
@@ -67,5 +68,6 @@ func Collectors() []prometheus.Collector {
 	cs = append(cs, onnx.Collectors()...)
 	cs = append(cs, batching.Collectors()...)
 	cs = append(cs, cache.Collectors()...)
+	cs = append(cs, ensemble.Collectors()...)
 	return cs
 }

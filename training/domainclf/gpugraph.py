@@ -225,7 +225,15 @@ def check_outputs(src: onnx.ModelProto, out: onnx.ModelProto) -> None:
             raise GraphError(f"output {name} is lost or not float32 in the GPU graph")
 
 
-def build(src: Path, out: Path, precision: str, emulate: bool = False, fused: bool = True) -> dict:
+def build(src: Path, out: Path, precision: str, emulate: bool = False, fused: bool = True,
+          refine: tuple[str, float] | None = None, ensemble: bool = True) -> dict:
+    """Writes the GPU graph of src's int8 model to out, with src's tokenizer,
+    labels and (unless not ensemble) ensemble.json. refine (model directory
+    relative to out, margin) adds the ensemble's refinement: the texts the
+    ensemble is unsure of are classified again by that model (the exact form,
+    see the Makefile's model-gpu)."""
+    if refine is not None and not (0 < refine[1] < 1):
+        raise GraphError(f"refine margin {refine[1]}: want one in (0, 1)")
     model = onnx.load(str(src / "model.onnx"))
     source = onnx.ModelProto()
     source.CopyFrom(model)
@@ -245,8 +253,14 @@ def build(src: Path, out: Path, precision: str, emulate: bool = False, fused: bo
     try:
         onnx.save(model, str(tmp / "model.onnx"))
         for f in COPIED:
-            if (src / f).is_file():
+            if (src / f).is_file() and (ensemble or f != "ensemble.json"):
                 shutil.copyfile(src / f, tmp / f)
+        if refine is not None:
+            if not (tmp / "ensemble.json").is_file():
+                raise GraphError("refine needs the source's ensemble.json")
+            spec = json.loads((tmp / "ensemble.json").read_text())
+            spec["refine"] = {"model": refine[0], "margin": refine[1]}
+            (tmp / "ensemble.json").write_text(json.dumps(spec, indent=2) + "\n")
         srcinfo = json.loads((src / "model_info.json").read_text()) if (src / "model_info.json").is_file() else {}
         info = {
             "derived_from": {"model.onnx": _sha256(src / "model.onnx"), "dir": src.name},
@@ -256,7 +270,8 @@ def build(src: Path, out: Path, precision: str, emulate: bool = False, fused: bo
             "labels": srcinfo.get("labels"),
             "max_len": srcinfo.get("max_len"),
             "embedding": srcinfo.get("embedding"),
-            "files": {f: _sha256(tmp / f) for f in ("model.onnx", "tokenizer.json", "category_mapping.json") if (tmp / f).is_file()},
+            "files": {f: _sha256(tmp / f) for f in ("model.onnx", "tokenizer.json", "category_mapping.json", "ensemble.json")
+                      if (tmp / f).is_file()},
         }
         (tmp / "model_info.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
         if out.exists():
@@ -277,9 +292,22 @@ def main(argv: list[str] | None = None) -> int:
                     help="int8: quantize activations per text as the CPU graph does (fake_quant)")
     ap.add_argument("--fusion", choices=("on", "off"), default="on",
                     help="on: fuse the embedding and residual blocks (gpufuse), fewer nodes per run")
+    ap.add_argument("--ensemble", choices=("on", "off"), default="on",
+                    help="off: leave the source's ensemble.json out (a refinement model is no ensemble)")
+    ap.add_argument("--refine", metavar="MODEL:MARGIN",
+                    help="add to ensemble.json a refinement by MODEL (relative to --out) below MARGIN")
     args = ap.parse_args(argv)
+    refine = None
+    if args.refine:
+        model, _, margin = args.refine.rpartition(":")
+        try:
+            refine = (model, float(margin))
+        except ValueError:
+            print(f"gpugraph: --refine {args.refine!r}: want MODEL:MARGIN", file=sys.stderr)
+            return 2
     try:
-        info = build(Path(args.src), Path(args.out), args.precision, args.activations == "int8", args.fusion == "on")
+        info = build(Path(args.src), Path(args.out), args.precision, args.activations == "int8", args.fusion == "on",
+                     refine, args.ensemble == "on")
     except GraphError as e:
         print(f"gpugraph: {e}", file=sys.stderr)
         return 1

@@ -43,3 +43,16 @@ def test_fp16_graph_is_deterministic(tmp_path):
     assert ia["files"]["model.onnx"] == ib["files"]["model.onnx"]
     assert (a / "ensemble.json").read_text() == (SHIPPED / "ensemble.json").read_text()
     assert not {n.op_type for n in onnx.load(str(a / "model.onnx")).graph.node} & QUANTIZED
+
+
+def test_refine_and_ensemble_options(tmp_path):
+    import json
+    fast, exact = tmp_path / "fast", tmp_path / "exact"
+    gpugraph.build(SHIPPED, fast, "fp16", refine=("../exact", 0.1))
+    spec = json.loads((fast / "ensemble.json").read_text())
+    assert spec["refine"] == {"model": "../exact", "margin": 0.1}
+    assert spec["members"] == json.loads((SHIPPED / "ensemble.json").read_text())["members"]
+    info = gpugraph.build(SHIPPED, exact, "fp32", emulate=True, ensemble=False)
+    assert not (exact / "ensemble.json").exists() and "ensemble.json" not in info["files"]
+    with pytest.raises(gpugraph.GraphError, match="margin"):
+        gpugraph.build(SHIPPED, tmp_path / "bad", "fp16", refine=("../exact", 1.0))

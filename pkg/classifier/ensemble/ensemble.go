@@ -37,6 +37,7 @@ type Classifier struct {
 	// index[m][i] is the position in member m's scores of label i of Labels().
 	index  [][]int
 	labels []string
+	refine *refinement // nil: none
 }
 
 var _ classifier.Classifier = (*Classifier)(nil)
@@ -134,7 +135,11 @@ func (e *Classifier) Classify(ctx context.Context, text string) (classifier.Resu
 		}
 		results[m] = r
 	}
-	return e.combine(results)
+	out, err := e.combine(results)
+	if err != nil || !e.unsure(out) {
+		return out, err
+	}
+	return e.refineOne(ctx, text, results, out)
 }
 
 // ClassifyBatch classifies texts with each member's ClassifyBatch and
@@ -166,7 +171,10 @@ func (e *Classifier) ClassifyBatch(ctx context.Context, texts []string) ([]class
 		}
 		out[t] = r
 	}
-	return out, nil
+	if e.refine == nil {
+		return out, nil
+	}
+	return e.refineBatch(ctx, texts, per, out)
 }
 
 // combine returns softmax_i(Σ_m w_m · log max(p_m,i, minProb)), with the
@@ -209,9 +217,14 @@ func (e *Classifier) combine(results []classifier.Result) (classifier.Result, er
 		Embedding: embedding}, nil
 }
 
-// Close closes every member.
+// Close closes every member and the refinement's classifier.
 func (e *Classifier) Close() error {
 	var errs []error
+	if e.refine != nil {
+		if err := e.refine.c.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("ensemble refinement %q: %w", e.refine.name, err))
+		}
+	}
 	for _, m := range e.members {
 		if err := m.Classifier.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("ensemble member %q: %w", m.Name, err))

@@ -214,6 +214,49 @@ func TestEnsembleLoads(t *testing.T) {
 		}
 	})
 
+	t.Run("refinement", func(t *testing.T) {
+		// The refinement model is a copy of the ONNX model: with a margin
+		// that sends every text to it, the scores are the ensemble's.
+		dir := ensembleDirs(t, `{"members": [{"model": ".", "weight": 0.5}, {"model": "../lin", "weight": 0.5}],
+		  "refine": {"model": "../exact", "margin": 0.99}}`, reversed)
+		exactDir := filepath.Join(filepath.Dir(dir), "exact")
+		if err := os.MkdirAll(exactDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		copyFiles(t, tinyONNXDir, exactDir, "model.onnx", "tokenizer.json", classifier.CategoryMappingFile)
+		ctx, logged := logs()
+		c, err := Load(ctx, flat{Backend: "onnx", ModelDir: dir}.config(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = c.Close() }()
+		if want := fmt.Sprintf("refine=%s below margin 0.99", exactDir); !strings.Contains(logged(), want) {
+			t.Errorf("log %s, want %s", logged(), want)
+		}
+		r, err := c.Classify(context.Background(), text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := combined(c.Labels(), []float64{0.5, 0.5}, members, results)
+		for i := range want {
+			if math.Abs(float64(r.Scores[i])-want[i]) > 1e-5 {
+				t.Fatalf("scores %v, want %v", r.Scores, want)
+			}
+		}
+		// Labels in another order than the ONNX member's are refused.
+		mapping := `{"category_to_idx": {"law": 0, "biology": 1, "math": 2, "other": 3},
+		  "idx_to_category": {"0": "law", "1": "biology", "2": "math", "3": "other"}}`
+		if err := os.WriteFile(filepath.Join(exactDir, classifier.CategoryMappingFile), []byte(mapping), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if c, err := Load(context.Background(), flat{Backend: "onnx", ModelDir: dir}.config(t)); err == nil || !strings.Contains(err.Error(), "differ from member") {
+			if err == nil {
+				_ = c.Close()
+			}
+			t.Errorf("refinement with other label order: %v, want an error", err)
+		}
+	})
+
 	t.Run("the cache wraps the ensemble", func(t *testing.T) {
 		c, err := Load(context.Background(), flat{ModelDir: dir, CacheSize: 8}.config(t))
 		if err != nil {
@@ -262,6 +305,11 @@ func TestEnsembleLoads(t *testing.T) {
 	})
 }
 
+// refineJSON is goodEnsemble with the given refine object.
+func refineJSON(refine string) string {
+	return `{"members": [{"model": ".", "weight": 0.5}, {"model": "../lin", "weight": 0.5}], "refine": ` + refine + `}`
+}
+
 func TestEnsembleErrors(t *testing.T) {
 	nested := func(t *testing.T, dir string) {
 		// A member that is itself an ONNX directory with an ensemble.json.
@@ -298,6 +346,12 @@ func TestEnsembleErrors(t *testing.T) {
 		{"label mismatch", goodEnsemble, []string{"biology", "law", "math", "poetry"}, nil, `missing ["other"], extra ["poetry"]`},
 		{"nested ensemble", `{"members": [{"model": ".", "weight": 1}, {"model": "../nested", "weight": 1}]}`, tinyLabels, nested, "cannot have its own ensemble.json"},
 		{"nested ensemble in a linear member", goodEnsemble, tinyLabels, nestedLinear, "cannot have its own ensemble.json"},
+		{"refine margin 0", refineJSON(`{"model": "../lin", "margin": 0}`), tinyLabels, nil, "refine.margin: 0"},
+		{"refine margin 1", refineJSON(`{"model": "../lin", "margin": 1}`), tinyLabels, nil, "refine.margin: 1"},
+		{"refine self", refineJSON(`{"model": ".", "margin": 0.1}`), tinyLabels, nil, `refine.model: "."`},
+		{"refine missing dir", refineJSON(`{"model": "../nope", "margin": 0.1}`), tinyLabels, nil, "refine.model: stat"},
+		{"refine not ONNX", refineJSON(`{"model": "../lin", "margin": 0.1}`), tinyLabels, nil, "refine ("},
+		{"refine unknown field", refineJSON(`{"model": "../lin", "margin": 0.1, "device": "cuda"}`), tinyLabels, nil, `unknown field "device"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

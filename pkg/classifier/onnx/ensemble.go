@@ -33,6 +33,18 @@ const selfMember = "."
 type ensembleSpec struct {
 	Combine string           `json:"combine"`
 	Members []ensembleMember `json:"members"`
+	// Refine, when set, names a more exact ONNX model directory that stands
+	// in for this model on the texts where the ensemble's two highest
+	// probabilities are less than Margin apart (ensemble.Refinement). The GPU
+	// graph's ensemble uses it: its fp16 numerics differ a little from the
+	// CPU model's, which flips near-ties, and the exact graph (fp32,
+	// activations quantized as on the CPU) runs in full fp32 (TF32 off).
+	Refine *ensembleRefine `json:"refine,omitempty"`
+}
+
+type ensembleRefine struct {
+	Model  string  `json:"model"`
+	Margin float64 `json:"margin"`
 }
 
 type ensembleMember struct {
@@ -78,6 +90,14 @@ func readEnsemble(fsys fs.FS) (ensembleSpec, error) {
 	}
 	if self != 1 {
 		return ensembleSpec{}, fmt.Errorf("%s: members: %d entries are %q (this model), want exactly 1", EnsembleFile, self, selfMember)
+	}
+	if r := spec.Refine; r != nil {
+		if r.Model == "" || r.Model == selfMember {
+			return ensembleSpec{}, fmt.Errorf("%s: refine.model: %q, want another model directory", EnsembleFile, r.Model)
+		}
+		if !(r.Margin > 0 && r.Margin < 1) {
+			return ensembleSpec{}, fmt.Errorf("%s: refine.margin: %v, want one in (0, 1)", EnsembleFile, r.Margin)
+		}
 	}
 	return spec, nil
 }
@@ -129,6 +149,23 @@ func WithEnsemble(ctx context.Context, p Params, fsys fs.FS, c classifier.Classi
 	for _, m := range members {
 		desc = append(desc, fmt.Sprintf("%s=%g", m.Name, m.Weight))
 	}
+	if r := spec.Refine; r != nil {
+		name, rfs, err := refineFS(p, r.Model)
+		if err != nil {
+			return fail(fmt.Errorf("%s: refine.model: %w", EnsembleFile, err))
+		}
+		o := p.Options
+		o.exactFP32 = true
+		rc, err := load(ctx, o, rfs, opts)
+		if err != nil {
+			return fail(fmt.Errorf("%s: refine (%s): %w", EnsembleFile, name, err))
+		}
+		if err := e.SetRefinement(ensemble.Refinement{Member: 0, Name: name, Classifier: rc, Margin: r.Margin}); err != nil {
+			_ = rc.Close()
+			return fail(fmt.Errorf("%s: %w", EnsembleFile, err))
+		}
+		desc = append(desc, fmt.Sprintf("refine=%s below margin %g", name, r.Margin))
+	}
 	log.FromContext(ctx).Info("classifier: using an ensemble", "modelDir", p.ModelDirName(), "members", desc)
 	return e, nil
 }
@@ -153,6 +190,18 @@ func memberFS(p Params, rel string) (string, fs.FS, error) {
 		return "", nil, fmt.Errorf("%s: not a directory", dir)
 	}
 	return dir, os.DirFS(dir), nil
+}
+
+// refineFS resolves the refinement directory relative to the directory
+// ensemble.json was read from: for the embedded model on CUDA, the GPU
+// graph's directory on disk (the embedded files name no refinement).
+func refineFS(p Params, rel string) (string, fs.FS, error) {
+	if p.Embedded() && p.Device == DeviceCUDA {
+		if dir, _ := resolveGPUModel(); dir != "" {
+			return memberFS(Params{ModelDir: dir}, rel)
+		}
+	}
+	return memberFS(p, rel)
 }
 
 // loadMember loads a member directory: linear when it holds a linear model

@@ -14,7 +14,7 @@ for v in q16:fp16:int8 g16:fp16:float q32:fp32:int8; do
 done
 cp -r $R/models/domain-linear $G/m/; cat $OUT/graphs.log
 cd $R/pkg/classifier/onnx
-T=$G/onnx.test D=$C/dev.jsonl
+T=$G/onnx.test D=$G/dev.jsonl
 for v in g16 q16 q32 q32:use_tf32=0; do
   IFS=: read name opt <<< "$v"
   echo "=== agreement (graph alone) $v"
@@ -23,7 +23,7 @@ for v in g16 q16 q32 q32:use_tf32=0; do
 done
 for v in $LOADER_VARIANTS; do
   echo "=== agreement (default with its ensemble, modelDir embedded, device cuda) $v"
-  (cd $R/pkg/classifier/loader && SEMANTIC_EPP_GPU_MODEL_DIR=$G/m/$v SEMANTIC_EPP_TEST_CUDA=1 SEMANTIC_EPP_PARITY_DATA=$D timeout 150 $G/loader.test -test.run 'TestGPUDefaultAgreement' -test.v 2>&1 | tee -a $OUT/agreement.log | grep -E "agreement|accuracy|rror|^---")
+  SEMANTIC_EPP_GPU_MODEL_DIR=$G/m/$v SEMANTIC_EPP_TEST_CUDA=1 SEMANTIC_EPP_PARITY_DATA=$D timeout 300 $T -test.run 'TestGPUDefaultAgreement' -test.v 2>&1 | tee -a $OUT/agreement.log | grep -E "agreement|accuracy|rror|^---"
 done
 M="q16=$G/m/q16,g16=$G/m/g16"
 echo "=== CPU default, same machine"

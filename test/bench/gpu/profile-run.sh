@@ -9,6 +9,15 @@
 #   encode      BenchmarkEncode (a batch's host tokenization alone)
 #   latency     BenchmarkLatency at 128 tokens (Classify: tokenization + run + softmax)
 #   throughput  BenchmarkThroughput with micro-batching ($WORKERS workers, batches <= $MAXBATCH)
+#   cudagraphs  TestCUDAGraphsMatchSession for each graph (the CUDA graph path against the plain
+#               session over dev.jsonl), then BenchmarkRun at batch 1 and BenchmarkLatency at
+#               16, 43 and 128 tokens with CUDA graphs on and off side by side (NAME-nographs)
+#   refine      TestCUDARefineMargins: the first graph's ensemble with the texts of small top-two
+#               margin classified again by $EXACT's (use_tf32=0), agreement with the CPU default
+#               per threshold
+#   default     the default as make model-gpu lays it out (fast graph with its ensemble and the
+#               exact refinement below margin $MARGIN) under $G/gpu: TestGPUDefaultAgreement (one
+#               text at a time and in batches of 64) and BenchmarkGPUDefault (as the EPP runs it)
 #   ncu         per-kernel GPU time of $NCU_GRAPH at batch 512 (Nsight Compute), summed by kernel
 #   profile     ONNX Runtime's profile of batch 1 summed by operator (profsum.py)
 #   variants    for each of $VARIANTS ("name:cuda_option=value;..."), on the first graph: the run at
@@ -18,9 +27,9 @@ set -u
 GRAPHS=${GRAPHS:-g16:fp16:float:on g16u:fp16:float:off}
 AGREE=${AGREE:-g16}
 STAGES=${STAGES:-graphs agreement run encode latency throughput ncu profile}
-WORKERS=${WORKERS:-2} MAXBATCH=${MAXBATCH:-512} NCU_GRAPH=${NCU_GRAPH:-g16}
+EXACT=${EXACT:-q32} MARGIN=${MARGIN:-0.1} WORKERS=${WORKERS:-2} MAXBATCH=${MAXBATCH:-512} NCU_GRAPH=${NCU_GRAPH:-g16}
 . test/bench/gpu/assemble.sh
-T=$G/onnx.test D=$C/dev.jsonl M=""
+T=$G/onnx.test D=$G/dev.jsonl M=""
 for g in $GRAPHS; do M="$M${M:+,}${g%%:*}=$G/m/${g%%:*}"; done
 names=$(for g in $GRAPHS; do printf '%s|' "${g%%:*}"; done); names="(${names%|})"
 # throughput GRAPH_REGEX TIMEOUT: micro-batched throughput at 1,024 and 4,096 callers.
@@ -32,7 +41,8 @@ cd $R/pkg/classifier/onnx
 for s in $STAGES; do
   echo "=== $s"
   case $s in
-  graphs) for g in $GRAPHS; do
+  graphs) rm -rf $G/m/domain-linear && cp -r $R/models/domain-linear $G/m/  # the ensembles' second member
+    for g in $GRAPHS; do
       IFS=: read name prec act fus <<< "$g"
       (cd $R/training && python3 -m domainclf.gpugraph --src $R/models/domain-minilm --out $G/m/$name --precision $prec --activations $act --fusion $fus) 2>&1 | tee -a $OUT/graphs.log
     done ;;
@@ -42,6 +52,25 @@ for s in $STAGES; do
       BENCH_CUDA_OPTIONS=$opt SEMANTIC_EPP_TEST_CUDA=1 SEMANTIC_EPP_CUDA_MODEL=$G/m/$name SEMANTIC_EPP_CPU_MODEL=$R/models/domain-minilm SEMANTIC_EPP_PARITY_DATA=$D \
         timeout 120 $T -test.run 'TestCUDAModelAgreement' -test.v 2>&1 | grep -E "agreement|rror"
     done ;;
+  cudagraphs) for g in $GRAPHS; do
+      echo "--- ${g%%:*}"
+      SEMANTIC_EPP_TEST_CUDA=1 SEMANTIC_EPP_CUDA_MODEL=$G/m/${g%%:*} SEMANTIC_EPP_PARITY_DATA=$D \
+        timeout 240 $T -test.run 'TestCUDAGraphsMatchSession' -test.v 2>&1 | grep -E "texts|rror|captured|^(---|ok|FAIL|PASS)"
+    done
+    BENCH_CUDA_GRAPHS=off-too bench 200 "Run/$names/batch=1\$/runners=1\$" -test.benchtime 1s
+    BENCH_CUDA_GRAPHS=off-too bench 200 "Latency/$names/tokens=(16|43|128)\$" -test.benchtime 1s ;;
+  refine) first=${GRAPHS%% *}
+    SEMANTIC_EPP_TEST_CUDA=1 SEMANTIC_EPP_CUDA_MODEL=$G/m/${first%%:*} SEMANTIC_EPP_CUDA_EXACT_MODEL=$G/m/$EXACT SEMANTIC_EPP_PARITY_DATA=$D \
+      BENCH_CUDA_OPTIONS=use_tf32=0 timeout 400 $T -test.run 'TestCUDARefineMargins' -test.v 2>&1 | grep -E "texts|threshold|exact|rror|^(---|ok|FAIL)" ;;
+  default) GD=$G/gpu && rm -rf $GD && mkdir -p $GD && cp -r $R/models/domain-linear $GD/
+    (cd $R/training && python3 -m domainclf.gpugraph --src $R/models/domain-minilm --out $GD/domain-minilm --precision fp16 \
+        --activations float --refine ../domain-minilm-exact:$MARGIN &&
+      python3 -m domainclf.gpugraph --src $R/models/domain-minilm --out $GD/domain-minilm-exact --precision fp32 --activations int8 \
+        --ensemble off) >> $OUT/graphs.log 2>&1 || { echo "building the default's GPU graphs failed"; continue; }
+    SEMANTIC_EPP_GPU_MODEL_DIR=$GD/domain-minilm SEMANTIC_EPP_TEST_CUDA=1 SEMANTIC_EPP_PARITY_DATA=$D \
+      timeout 300 $T -test.run 'TestGPUDefaultAgreement' -test.v 2>&1 | grep -E "texts|rror|^(---|ok|FAIL)"
+    SEMANTIC_EPP_GPU_MODEL_DIR=$GD/domain-minilm SEMANTIC_EPP_TEST_CUDA=1 SEMANTIC_EPP_PARITY_DATA=$D BENCH_MAX_BATCH=$MAXBATCH \
+      timeout 200 $T -test.run '^$' -test.bench 'GPUDefault' -test.benchtime 3s 2>&1 | grep -E "^Benchmark|rror" ;;
   run) bench 300 "Run/$names/batch=(1|512|1024)\$/runners=(1|2)\$" -test.benchtime 1s ;;
   encode) first=${GRAPHS%% *}; bench 60 "Encode/${first%%:*}/" -test.benchtime 1s ;;
   latency) bench 120 "Latency/$names/tokens=128\$" -test.benchtime 2s ;;

@@ -1,0 +1,183 @@
+//go:build cgo
+
+package onnx
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/semantic-epp/semantic-epp/pkg/classifier"
+	"github.com/semantic-epp/semantic-epp/pkg/classifier/batching"
+	"github.com/semantic-epp/semantic-epp/pkg/classifier/ensemble"
+)
+
+// TestGPUDefaultAgreement compares the default on CUDA (modelDir embedded,
+// device cuda: the GPU graph that GPUModelDirEnv names or the backend finds,
+// with its ensemble and refinement) against the CPU default (the embedded
+// int8 graph with its ensemble) over every line of SEMANTIC_EPP_PARITY_DATA:
+// labels must agree on at least 99.5% of the texts and the accuracies on
+// the gold labels must be within 0.5 points. The GPU side runs both one text
+// at a time (the CUDA graphs) and in batches of 64 as the micro-batcher
+// would, padded to the longest text.
+func TestGPUDefaultAgreement(t *testing.T) {
+	data := os.Getenv("SEMANTIC_EPP_PARITY_DATA")
+	if !cudaRequested() || data == "" {
+		t.Skipf("set %s=1, SEMANTIC_EPP_PARITY_DATA (and %s to the CUDA set, the GPU graphs from `make model-gpu`) on a GPU machine",
+			CUDATestEnv, LibraryEnv)
+	}
+	requireRuntime(t)
+	ctx := context.Background()
+	load := func(raw string) classifier.Classifier {
+		c, err := Factory(ctx, []byte(raw), classifier.FactoryOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	cpu := load(`{}`)
+	gpu := load(`{"device": "cuda", "cudaFallback": "fail"}`)
+	if got := classifier.DeviceOf(gpu); got != DeviceCUDA {
+		t.Fatalf("GPU default runs on %q, want cuda", got)
+	}
+	texts, gold := readRows(t, data, 0)
+	want := make([]string, len(texts))
+	var cpuRight int
+	for i, text := range texts {
+		c, err := cpu.Classify(ctx, text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want[i] = c.Label; c.Label == gold[i] {
+			cpuRight++
+		}
+	}
+	n := float64(len(texts))
+	for _, size := range []int{1, 64} {
+		refined0 := testutil.ToFloat64(refinementsRefined())
+		var agree, right int
+		for lo := 0; lo < len(texts); lo += size {
+			g, err := gpu.ClassifyBatch(ctx, texts[lo:min(lo+size, len(texts))])
+			if err != nil {
+				t.Fatal(err)
+			}
+			for j, r := range g {
+				if r.Label == want[lo+j] {
+					agree++
+				}
+				if r.Label == gold[lo+j] {
+					right++
+				}
+			}
+		}
+		rate, cpuAcc, gpuAcc := float64(agree)/n, float64(cpuRight)/n, float64(right)/n
+		t.Logf("%d texts, GPU batches of %d: label agreement %.4f, accuracy CPU default %.4f, GPU default %.4f; %.4f refined",
+			len(texts), size, rate, cpuAcc, gpuAcc, (testutil.ToFloat64(refinementsRefined())-refined0)/n)
+		if rate < 0.995 {
+			t.Errorf("batches of %d: label agreement %.4f, want ≥ 0.995", size, rate)
+		}
+		if d := gpuAcc - cpuAcc; d < -0.005 || d > 0.005 {
+			t.Errorf("batches of %d: accuracy differs by %.4f, want within 0.005", size, d)
+		}
+	}
+}
+
+// refinementsRefined is the ensemble's counter of refined texts.
+func refinementsRefined() prometheus.Counter {
+	return ensemble.Collectors()[0].(*prometheus.CounterVec).WithLabelValues("refined")
+}
+
+// BenchmarkGPUDefault runs the default as the EPP does on CUDA (modelDir
+// embedded, device cuda: the GPU graph, its ensemble and refinement, each
+// ONNX model micro-batched with batches of up to BENCH_MAX_BATCH, default
+// 512, and BatchWorkers workers) on the texts of SEMANTIC_EPP_PARITY_DATA
+// from BENCH_CONCURRENCY callers (default 1, 1,024 and 4,096): texts/s, and at one
+// caller the latency percentiles.
+func BenchmarkGPUDefault(b *testing.B) {
+	data := os.Getenv("SEMANTIC_EPP_PARITY_DATA")
+	if !cudaRequested() || data == "" {
+		b.Skipf("set %s=1 and SEMANTIC_EPP_PARITY_DATA on a GPU machine", CUDATestEnv)
+	}
+	requireRuntime(b)
+	maxBatch := 512
+	if n, _ := strconv.Atoi(os.Getenv("BENCH_MAX_BATCH")); n > 0 {
+		maxBatch = n
+	}
+	texts := readTexts(b, data)
+	concs := []int{1, 1024, 4096}
+	if os.Getenv("BENCH_CONCURRENCY") != "" {
+		concs = benchConcurrency()
+	}
+	for _, conc := range concs {
+		b.Run(fmt.Sprintf("conc=%d", conc), func(b *testing.B) {
+			opts := classifier.FactoryOptions{Batch: func(c classifier.Classifier, workers int) classifier.Classifier {
+				return batching.New(c, batching.Options{MaxBatchSize: maxBatch, MaxBatchWait: time.Millisecond, Workers: workers})
+			}}
+			c, err := Factory(context.Background(), []byte(`{"device": "cuda", "cudaFallback": "fail"}`), opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer func() { _ = c.Close() }()
+			var next atomic.Int64
+			var mu sync.Mutex
+			var durs []time.Duration
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			start := time.Now()
+			for range conc {
+				wg.Go(func() {
+					for {
+						i := next.Add(1)
+						if i > int64(b.N) {
+							return
+						}
+						t0 := time.Now()
+						if _, err := c.Classify(context.Background(), texts[int(i)%len(texts)]); err != nil {
+							b.Error(err)
+							return
+						}
+						if conc == 1 {
+							mu.Lock()
+							durs = append(durs, time.Since(t0))
+							mu.Unlock()
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "texts/s")
+			reportPercentiles(b, durs)
+		})
+	}
+}
+
+// readTexts returns the "text" of each line of a JSONL file.
+func readTexts(b *testing.B, path string) []string {
+	b.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var texts []string
+	for _, line := range bytes.Split(bytes.TrimSpace(data), []byte("\n")) {
+		var row struct {
+			Text string `json:"text"`
+		}
+		if err := json.Unmarshal(line, &row); err != nil {
+			b.Fatalf("%s: %v", path, err)
+		}
+		texts = append(texts, row.Text)
+	}
+	return texts
+}
