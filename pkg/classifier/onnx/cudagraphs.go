@@ -67,12 +67,10 @@ func graphShape(batch, seq, maxSeq int) (int, int, bool) {
 // session. On failure it logs why and leaves the classifier without graphs.
 func (c *Classifier) startGraphs(ctx context.Context, o Options, model []byte, widths []int) {
 	logger := log.FromContext(ctx)
-	provider := cudaSettings(o)
-	delete(provider, "enable_cuda_graph") // cudagraph sets it
 	envMu.Lock()
 	lib := envPath
 	envMu.Unlock()
-	g, err := cudagraph.New(model, cudagraph.Options{LibraryPath: lib, DeviceID: o.DeviceID, Provider: provider,
+	g, err := cudagraph.New(model, cudagraph.Options{LibraryPath: lib, DeviceID: o.DeviceID, Provider: cudaSettings(o),
 		Inputs: c.inputs, Outputs: c.outputs(), Widths: widths})
 	if err == nil {
 		if err = c.checkGraphs(ctx, g); err != nil {
