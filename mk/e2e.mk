@@ -6,6 +6,8 @@
 #   make e2e   the e2e suite (also part of make test)
 # Both need root (network namespaces) and iproute2, which is installed when missing;
 # e2e-deps also installs Debian's prometheus (TestDashboardQueries scrapes the EPP with it).
+# Both fetch libonnxruntime: without it the EPP falls back to the linear backend, not the
+# embedded default model the quick start promises.
 
 SANDBOX_BIN := $(CACHE_DIR)/bin/sandbox
 RUN_LISTEN  ?= 127.0.0.1:8081
@@ -25,7 +27,7 @@ iproute2: deps
 # TestDashboardQueries scrapes the sandbox's EPP with a real Prometheus (Debian 2.42).
 prometheus: deps
 
-e2e-deps: go-build tools iproute2 prometheus openai-sdk
+e2e-deps: go-build onnxruntime tools iproute2 prometheus openai-sdk
 
 openai-sdk: $(OPENAI_VENV)/.installed ## Install the official OpenAI Python SDK (pinned) into .cache/openai-venv
 

@@ -393,7 +393,17 @@ func podKilledMidStream(t *testing.T, ctx context.Context, fs *sandbox.Sandbox) 
 		}
 		return nil
 	})
-	time.Sleep(2 * time.Second) // the EPP's pod watch
+	// The EPP learns of it through its pod watch, which a loaded CI machine
+	// can delay by seconds; until then a request it sends to the dead pod
+	// gets the gateway's 503, as from Envoy.
+	eventually(t, 30*time.Second, "the EPP stops sending requests to the killed pod", func() error {
+		for i := 0; i < 8; i++ {
+			if a := post(fs.GatewayURL, "/v1/completions", req("llama3-8b", fmt.Sprint("probe after the kill ", i))); a.status != 200 || a.pod == victim {
+				return fmt.Errorf("probe %d: %d from %q", i, a.status, a.pod)
+			}
+		}
+		return nil
+	})
 	as := parallel(fs.GatewayURL, func() []string {
 		var b []string
 		for i := 0; i < 16; i++ {
