@@ -126,6 +126,47 @@ func reportPercentiles(b *testing.B, durs []time.Duration) {
 	b.ReportMetric(at(0.99), "p99-ms")
 }
 
+// classifyCallers has conc goroutines share b.N Classify calls, the i-th of
+// text(i), and reports texts/s; timed also reports each call's p50 and p99.
+func classifyCallers(b *testing.B, cl classifier.Classifier, conc int, text func(int) string, timed bool) {
+	b.Helper()
+	var next atomic.Int64
+	var mu sync.Mutex
+	var durs []time.Duration
+	var wg sync.WaitGroup
+	errs := make(chan error, conc)
+	b.ResetTimer()
+	start := time.Now()
+	for range conc {
+		wg.Go(func() {
+			for {
+				i := next.Add(1)
+				if i > int64(b.N) {
+					return
+				}
+				t0 := time.Now()
+				if _, err := cl.Classify(context.Background(), text(int(i))); err != nil {
+					errs <- err
+					return
+				}
+				if timed {
+					d := time.Since(t0)
+					mu.Lock()
+					durs = append(durs, d)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "texts/s")
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	reportPercentiles(b, durs)
+}
+
 // noClose keeps the benchmark's shared classifier open when a Batcher
 // wrapping it is closed.
 type noClose struct{ classifier.Classifier }
@@ -160,27 +201,7 @@ func BenchmarkThroughput(b *testing.B) {
 						defer func() { _ = bt.Close() }()
 						cl = bt
 					}
-					var next atomic.Int64
-					var wg sync.WaitGroup
-					errs := make(chan error, conc)
-					b.ResetTimer()
-					start := time.Now()
-					for range conc {
-						wg.Go(func() {
-							for next.Add(1) <= int64(b.N) {
-								if _, err := cl.Classify(context.Background(), text); err != nil {
-									errs <- err
-									return
-								}
-							}
-						})
-					}
-					wg.Wait()
-					b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "texts/s")
-					close(errs)
-					for err := range errs {
-						b.Fatal(err)
-					}
+					classifyCallers(b, cl, conc, func(int) string { return text }, false)
 				})
 			}
 		}

@@ -292,11 +292,11 @@ func (c *Classifier) runAll(ctx context.Context, encs []tokenizer.Encoding) ([][
 	if c.closed {
 		return nil, nil, classifier.ErrClosed
 	}
+	seq := 0
+	for _, e := range encs {
+		seq = max(seq, len(e.IDs))
+	}
 	if c.graphs != nil {
-		seq := 0
-		for _, e := range encs {
-			seq = max(seq, len(e.IDs))
-		}
 		if b, s, ok := graphShape(len(encs), seq, c.maxSeqLen); ok {
 			start := time.Now()
 			logits, embs, err := runGraph(c.graphs, c.inputs, encs, b, s)
@@ -304,30 +304,45 @@ func (c *Classifier) runAll(ctx context.Context, encs []tokenizer.Encoding) ([][
 			return logits, embs, err
 		}
 	}
-	return c.runSession(ctx, encs)
+	return c.runSession(ctx, encs, seq)
 }
 
-// runSession runs encs through the plain session; the caller holds c.mu.
-func (c *Classifier) runSession(ctx context.Context, encs []tokenizer.Encoding) ([][]float32, [][]float32, error) {
-	batch, seq := len(encs), 0
-	for _, e := range encs {
-		seq = max(seq, len(e.IDs))
-	}
-	data := map[string][]int64{}
-	for _, name := range c.inputs {
-		data[name] = make([]int64, batch*seq) // zero: [PAD] id, mask 0, type 0
-	}
-	for i, e := range encs {
-		copy(data[InputIDs][i*seq:], e.IDs)
-		copy(data[AttentionMask][i*seq:], e.AttentionMask)
-		if t, ok := data[TokenTypeIDs]; ok {
-			copy(t[i*seq:], e.TypeIDs)
+// padInputs lays encs out as one (b, s) array per model input, in the order
+// of inputs. Zero is the [PAD] id, mask 0 and type 0. Rows past len(encs)
+// (a captured graph's fixed batch) repeat the first text, so that every row
+// is a real one.
+func padInputs(inputs []string, encs []tokenizer.Encoding, b, s int) [][]int64 {
+	data := make([][]int64, len(inputs))
+	for k, name := range inputs {
+		d := make([]int64, b*s)
+		for i := range b {
+			e := encs[0]
+			if i < len(encs) {
+				e = encs[i]
+			}
+			switch name {
+			case InputIDs:
+				copy(d[i*s:], e.IDs)
+			case AttentionMask:
+				copy(d[i*s:], e.AttentionMask)
+			case TokenTypeIDs:
+				copy(d[i*s:], e.TypeIDs)
+			}
 		}
+		data[k] = d
 	}
+	return data
+}
+
+// runSession runs encs, padded to seq (the longest), through the plain
+// session; the caller holds c.mu.
+func (c *Classifier) runSession(ctx context.Context, encs []tokenizer.Encoding, seq int) ([][]float32, [][]float32, error) {
+	batch := len(encs)
+	data := padInputs(c.inputs, encs, batch, seq)
 	shape := ort.NewShape(int64(batch), int64(seq))
 	values := make([]ort.Value, len(c.inputs))
 	for i, name := range c.inputs {
-		t, err := ort.NewTensor(shape, data[name])
+		t, err := ort.NewTensor(shape, data[i])
 		if err != nil {
 			for _, v := range values[:i] {
 				_ = v.Destroy()

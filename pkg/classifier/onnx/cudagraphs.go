@@ -95,7 +95,7 @@ const graphWarmRuns = 4
 // logits of every run with the plain session's.
 func (c *Classifier) checkGraphs(ctx context.Context, g *cudagraph.Session) error {
 	enc, _ := c.Encode("graph capture check: which model should answer this question?")
-	want, _, err := c.runSession(ctx, []tokenizer.Encoding{enc})
+	want, _, err := c.runSession(ctx, []tokenizer.Encoding{enc}, len(enc.IDs))
 	if err != nil {
 		return err
 	}
@@ -128,28 +128,10 @@ func (c *Classifier) checkGraphs(ctx context.Context, g *cudagraph.Session) erro
 }
 
 // runGraph runs encs (at most b, none longer than s) as the captured graph
-// of shape (b, s). Rows past len(encs) repeat the first text, so that every
-// row is a real one; their outputs are dropped.
+// of shape (b, s); padInputs fills rows past len(encs), whose outputs are
+// dropped.
 func runGraph(g *cudagraph.Session, inputs []string, encs []tokenizer.Encoding, b, s int) ([][]float32, [][]float32, error) {
-	data := make([][]int64, len(inputs))
-	for k, name := range inputs {
-		d := make([]int64, b*s) // zero: [PAD] id, mask 0, type 0
-		for i := range b {
-			e := encs[0]
-			if i < len(encs) {
-				e = encs[i]
-			}
-			switch name {
-			case InputIDs:
-				copy(d[i*s:], e.IDs)
-			case AttentionMask:
-				copy(d[i*s:], e.AttentionMask)
-			case TokenTypeIDs:
-				copy(d[i*s:], e.TypeIDs)
-			}
-		}
-		data[k] = d
-	}
+	data := padInputs(inputs, encs, b, s)
 	outs, err := g.Run(b, s, data)
 	if err != nil {
 		return nil, nil, err

@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -129,35 +127,7 @@ func BenchmarkGPUDefault(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer func() { _ = c.Close() }()
-			var next atomic.Int64
-			var mu sync.Mutex
-			var durs []time.Duration
-			var wg sync.WaitGroup
-			b.ResetTimer()
-			start := time.Now()
-			for range conc {
-				wg.Go(func() {
-					for {
-						i := next.Add(1)
-						if i > int64(b.N) {
-							return
-						}
-						t0 := time.Now()
-						if _, err := c.Classify(context.Background(), texts[int(i)%len(texts)]); err != nil {
-							b.Error(err)
-							return
-						}
-						if conc == 1 {
-							mu.Lock()
-							durs = append(durs, time.Since(t0))
-							mu.Unlock()
-						}
-					}
-				})
-			}
-			wg.Wait()
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "texts/s")
-			reportPercentiles(b, durs)
+			classifyCallers(b, c, conc, func(i int) string { return texts[i%len(texts)] }, conc == 1)
 		})
 	}
 }
