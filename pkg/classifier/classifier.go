@@ -46,6 +46,24 @@ type Classifier interface {
 	Close() error
 }
 
+// Preparer is implemented by a classifier whose per-text host work
+// (tokenizing) can be done apart from the batched run. The micro-batcher
+// prepares each text in its caller's goroutine before queueing it, so that
+// this work spreads over the cores and overlaps with the batches in flight
+// instead of delaying the batch it belongs to.
+type Preparer interface {
+	// Prepare does text's host work. It never fails: every string has a
+	// defined result.
+	Prepare(text string) Prepared
+	// ClassifyPrepared classifies texts this classifier prepared, as
+	// ClassifyBatch does; the results are in input order.
+	ClassifyPrepared(ctx context.Context, prepared []Prepared) ([]Result, error)
+}
+
+// Prepared is a text as its classifier's Prepare left it; only that
+// classifier reads it.
+type Prepared any
+
 // DeviceOf returns the device c runs on ("cpu", "cuda") when it reports one
 // with a Device() method (the ONNX backend and the wrappers that pass it
 // through do), else "".

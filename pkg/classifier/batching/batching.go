@@ -16,6 +16,11 @@
 // is full or its oldest request has waited MaxBatchWait, because requests are
 // evidently arriving. With nothing in flight it never waits.
 //
+// A backend that is a classifier.Preparer has each text prepared
+// (tokenized) in its caller's goroutine before it is queued, and its batches
+// run with ClassifyPrepared: the host work of a batch is then done by the
+// time a worker takes it.
+//
 // A request whose context ends while queued leaves the queue without
 // touching the others; a batch whose requests have all gone is cancelled.
 package batching
@@ -45,6 +50,7 @@ type Options struct {
 // concurrent use.
 type Batcher struct {
 	inner classifier.Classifier
+	prep  classifier.Preparer // inner as a Preparer; nil when it is none
 	opts  Options
 
 	mu       sync.Mutex
@@ -60,6 +66,7 @@ type Batcher struct {
 type request struct {
 	ctx      context.Context
 	text     string
+	prepared classifier.Prepared // set when the backend is a Preparer
 	enqueued time.Time
 	done     chan response // buffered: the worker never blocks on it
 }
@@ -77,6 +84,7 @@ func New(inner classifier.Classifier, o Options) *Batcher {
 	o.Workers = max(o.Workers, 1)
 	o.MaxBatchWait = max(o.MaxBatchWait, 0)
 	b := &Batcher{inner: inner, opts: o, wake: make(chan struct{}, 1), quit: make(chan struct{})}
+	b.prep, _ = inner.(classifier.Preparer)
 	for range o.Workers {
 		b.wg.Go(b.work)
 	}
@@ -98,7 +106,11 @@ func (b *Batcher) Classify(ctx context.Context, text string) (classifier.Result,
 	if err := ctx.Err(); err != nil {
 		return classifier.Result{}, fmt.Errorf("batching: %w", err)
 	}
-	r := &request{ctx: ctx, text: text, enqueued: time.Now(), done: make(chan response, 1)}
+	r := &request{ctx: ctx, text: text, done: make(chan response, 1)}
+	if b.prep != nil {
+		r.prepared = b.prep.Prepare(text)
+	}
+	r.enqueued = time.Now()
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
@@ -248,10 +260,8 @@ func (b *Batcher) run(batch []*request) {
 	defer cancel()
 	var live atomic.Int64
 	live.Store(int64(len(batch)))
-	texts := make([]string, len(batch))
-	for i, r := range batch {
+	for _, r := range batch {
 		BatchQueueWait.Observe(start.Sub(r.enqueued).Seconds())
-		texts[i] = r.text
 		stop := context.AfterFunc(r.ctx, func() {
 			if live.Add(-1) == 0 {
 				cancel()
@@ -259,7 +269,7 @@ func (b *Batcher) run(batch []*request) {
 		})
 		defer stop()
 	}
-	res, err := b.inner.ClassifyBatch(ctx, texts)
+	res, err := b.classify(ctx, batch)
 	if err == nil && len(res) != len(batch) {
 		err = fmt.Errorf("backend returned %d results for %d texts", len(res), len(batch))
 	}
@@ -270,4 +280,20 @@ func (b *Batcher) run(batch []*request) {
 			r.done <- response{res: res[i]}
 		}
 	}
+}
+
+// classify runs a batch on the backend: prepared when it is a Preparer.
+func (b *Batcher) classify(ctx context.Context, batch []*request) ([]classifier.Result, error) {
+	if b.prep != nil {
+		prepared := make([]classifier.Prepared, len(batch))
+		for i, r := range batch {
+			prepared[i] = r.prepared
+		}
+		return b.prep.ClassifyPrepared(ctx, prepared)
+	}
+	texts := make([]string, len(batch))
+	for i, r := range batch {
+		texts[i] = r.text
+	}
+	return b.inner.ClassifyBatch(ctx, texts)
 }

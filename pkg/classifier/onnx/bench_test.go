@@ -173,13 +173,47 @@ type noClose struct{ classifier.Classifier }
 
 func (noClose) Close() error { return nil }
 
+// unprepared hides a classifier's Prepare from a Batcher, which then
+// tokenizes in its workers, and passes the rest through: the side-by-side
+// runs of BENCH_PREPARE=off-too.
+type unprepared struct{ classifier.Classifier }
+
+func (u unprepared) Device() string { return classifier.DeviceOf(u.Classifier) }
+
+func (u unprepared) EmbeddingDim() int { return classifier.EmbeddingDimOf(u.Classifier) }
+
+// benchPrepare lists whether a Batcher prepares texts in its callers: on
+// (as shipped), and off too with BENCH_PREPARE=off-too.
+func benchPrepare() []bool {
+	if os.Getenv("BENCH_PREPARE") == "off-too" {
+		return []bool{true, false}
+	}
+	return []bool{true}
+}
+
+// prepareName is the sub-benchmark suffix of a prepare setting.
+func prepareName(prepare bool) string {
+	if prepare {
+		return ""
+	}
+	return "/prepare=off"
+}
+
 // BenchmarkThroughput: b.N Classify calls of 128-token texts from
 // `conc` goroutines, straight to the session or through micro-batching.
 func BenchmarkThroughput(b *testing.B) {
 	for _, m := range benchModels {
 		for _, conc := range benchConcurrency() {
-			for _, batched := range []bool{false, true} {
-				b.Run(fmt.Sprintf("%s/conc=%d/batching=%v", m.name, conc, batched), func(b *testing.B) {
+			for _, mode := range []struct{ batched, prepare bool }{{false, false}, {true, true}, {true, false}} {
+				batched := mode.batched
+				if batched && !mode.prepare && len(benchPrepare()) == 1 {
+					continue
+				}
+				suffix := ""
+				if batched {
+					suffix = prepareName(mode.prepare)
+				}
+				b.Run(fmt.Sprintf("%s/conc=%d/batching=%v%s", m.name, conc, batched, suffix), func(b *testing.B) {
 					c := loadBench(b, m, 512)
 					text := textOfTokens(b, c, 128)
 					var cl classifier.Classifier = c
@@ -197,7 +231,14 @@ func BenchmarkThroughput(b *testing.B) {
 						if n, _ := strconv.Atoi(os.Getenv("BENCH_MAX_BATCH")); n > 0 {
 							maxBatch = n
 						}
-						bt := batching.New(noClose{c}, batching.Options{MaxBatchSize: maxBatch, MaxBatchWait: time.Millisecond, Workers: workers})
+						var backend classifier.Classifier = noClose{c}
+						if mode.prepare {
+							backend = struct {
+								noClose
+								classifier.Preparer
+							}{noClose{c}, c}
+						}
+						bt := batching.New(backend, batching.Options{MaxBatchSize: maxBatch, MaxBatchWait: time.Millisecond, Workers: workers})
 						defer func() { _ = bt.Close() }()
 						cl = bt
 					}

@@ -247,11 +247,16 @@ func (c *Classifier) ClassifyBatch(ctx context.Context, texts []string) ([]class
 		return nil, fmt.Errorf("onnx classify: %w", err)
 	}
 	encs, truncated := c.encodeAll(texts)
+	return c.classifyEncoded(ctx, encs, truncated)
+}
+
+// classifyEncoded runs encs and turns their logits into results.
+func (c *Classifier) classifyEncoded(ctx context.Context, encs []tokenizer.Encoding, truncated []bool) ([]classifier.Result, error) {
 	logits, embs, err := c.runAll(ctx, encs)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]classifier.Result, len(texts))
+	out := make([]classifier.Result, len(encs))
 	for i, l := range logits {
 		out[i] = result(c.labels, l, truncated[i])
 		if embs != nil {

@@ -99,7 +99,7 @@ func refinementsRefined() prometheus.Counter {
 // BenchmarkGPUDefault runs the default as the EPP does on CUDA (modelDir
 // embedded, device cuda: the GPU graph, its ensemble and refinement, each
 // ONNX model micro-batched with batches of up to BENCH_MAX_BATCH, default
-// 512, and BatchWorkers workers) on the texts of SEMANTIC_EPP_PARITY_DATA
+// 512, and BatchWorkers workers, or BENCH_WORKERS) on the texts of SEMANTIC_EPP_PARITY_DATA
 // from BENCH_CONCURRENCY callers (default 1, 1,024 and 4,096): texts/s, and at one
 // caller the latency percentiles.
 func BenchmarkGPUDefault(b *testing.B) {
@@ -118,17 +118,25 @@ func BenchmarkGPUDefault(b *testing.B) {
 		concs = benchConcurrency()
 	}
 	for _, conc := range concs {
-		b.Run(fmt.Sprintf("conc=%d", conc), func(b *testing.B) {
-			opts := classifier.FactoryOptions{Batch: func(c classifier.Classifier, workers int) classifier.Classifier {
-				return batching.New(c, batching.Options{MaxBatchSize: maxBatch, MaxBatchWait: time.Millisecond, Workers: workers})
-			}}
-			c, err := Factory(context.Background(), []byte(`{"device": "cuda", "cudaFallback": "fail"}`), opts)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer func() { _ = c.Close() }()
-			classifyCallers(b, c, conc, func(i int) string { return texts[i%len(texts)] }, conc == 1)
-		})
+		for _, prepare := range benchPrepare() {
+			b.Run(fmt.Sprintf("conc=%d%s", conc, prepareName(prepare)), func(b *testing.B) {
+				opts := classifier.FactoryOptions{Batch: func(c classifier.Classifier, workers int) classifier.Classifier {
+					if !prepare {
+						c = unprepared{c}
+					}
+					if w, _ := strconv.Atoi(os.Getenv("BENCH_WORKERS")); w > 0 {
+						workers = w
+					}
+					return batching.New(c, batching.Options{MaxBatchSize: maxBatch, MaxBatchWait: time.Millisecond, Workers: workers})
+				}}
+				c, err := Factory(context.Background(), []byte(`{"device": "cuda", "cudaFallback": "fail"}`), opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer func() { _ = c.Close() }()
+				classifyCallers(b, c, conc, func(i int) string { return texts[i%len(texts)] }, conc == 1)
+			})
+		}
 	}
 }
 

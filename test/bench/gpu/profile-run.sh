@@ -18,6 +18,8 @@
 #   default     the default as make model-gpu lays it out (fast graph with its ensemble and the
 #               exact refinement below margin $MARGIN) under $G/gpu: TestGPUDefaultAgreement (one
 #               text at a time and in batches of 64) and BenchmarkGPUDefault (as the EPP runs it)
+#               once per GOGC value of $GOGCS; BENCH_PREPARE=off-too adds tokenizing in the
+#               batch workers (prepare=off) beside tokenizing in the callers
 #   ncu         per-kernel GPU time of $NCU_GRAPH at batch 512 (Nsight Compute), summed by kernel
 #   profile     ONNX Runtime's profile of batch 1 summed by operator (profsum.py)
 #   variants    for each of $VARIANTS ("name:cuda_option=value;..."), on the first graph: the run at
@@ -27,7 +29,7 @@ set -u
 GRAPHS=${GRAPHS:-g16:fp16:float:on g16u:fp16:float:off}
 AGREE=${AGREE:-g16}
 STAGES=${STAGES:-graphs agreement run encode latency throughput ncu profile}
-EXACT=${EXACT:-q32} MARGIN=${MARGIN:-0.1} WORKERS=${WORKERS:-2} MAXBATCH=${MAXBATCH:-512} NCU_GRAPH=${NCU_GRAPH:-g16}
+EXACT=${EXACT:-q32} MARGIN=${MARGIN:-0.1} GOGCS=${GOGCS:-100} WORKERS=${WORKERS:-2} MAXBATCH=${MAXBATCH:-512} NCU_GRAPH=${NCU_GRAPH:-g16}
 . test/bench/gpu/assemble.sh
 T=$G/onnx.test D=$G/dev.jsonl M=""
 for g in $GRAPHS; do M="$M${M:+,}${g%%:*}=$G/m/${g%%:*}"; done
@@ -67,10 +69,12 @@ for s in $STAGES; do
         --activations float --refine ../domain-minilm-exact:$MARGIN &&
       python3 -m domainclf.gpugraph --src $R/models/domain-minilm --out $GD/domain-minilm-exact --precision fp32 --activations int8 \
         --ensemble off) >> $OUT/graphs.log 2>&1 || { echo "building the default's GPU graphs failed"; continue; }
-    SEMANTIC_EPP_GPU_MODEL_DIR=$GD/domain-minilm SEMANTIC_EPP_TEST_CUDA=1 SEMANTIC_EPP_PARITY_DATA=$D \
+    [ "${DEFAULT_AGREE:-on}" = on ] && SEMANTIC_EPP_GPU_MODEL_DIR=$GD/domain-minilm SEMANTIC_EPP_TEST_CUDA=1 SEMANTIC_EPP_PARITY_DATA=$D \
       timeout 300 $T -test.run 'TestGPUDefaultAgreement' -test.v 2>&1 | grep -E "texts|rror|^(---|ok|FAIL)"
-    SEMANTIC_EPP_GPU_MODEL_DIR=$GD/domain-minilm SEMANTIC_EPP_TEST_CUDA=1 SEMANTIC_EPP_PARITY_DATA=$D BENCH_MAX_BATCH=$MAXBATCH \
-      timeout 200 $T -test.run '^$' -test.bench 'GPUDefault' -test.benchtime 3s 2>&1 | grep -E "^Benchmark|rror" ;;
+    for gc in $GOGCS; do
+      SEMANTIC_EPP_GPU_MODEL_DIR=$GD/domain-minilm SEMANTIC_EPP_TEST_CUDA=1 SEMANTIC_EPP_PARITY_DATA=$D BENCH_MAX_BATCH=$MAXBATCH GOGC=$gc \
+        timeout 300 $T -test.run '^$' -test.bench 'GPUDefault' -test.benchtime 3s 2>&1 | grep -E "^Benchmark|rror" | sed "s/^/GOGC=$gc /"
+    done ;;
   run) bench 300 "Run/$names/batch=(1|512|1024)\$/runners=(1|2)\$" -test.benchtime 1s ;;
   encode) first=${GRAPHS%% *}; bench 60 "Encode/${first%%:*}/" -test.benchtime 1s ;;
   latency) bench 120 "Latency/$names/tokens=128\$" -test.benchtime 2s ;;
