@@ -175,14 +175,15 @@ func (p Params) Embedded() bool {
 	return p.ModelDir == "" || p.ModelDir == classifier.EmbeddedModel
 }
 
-// BatchWorkers is how many batches run at once: on CUDA two, so that
-// tokenizing and copying one batch overlaps the GPU's work on the other; on
+// BatchWorkers is how many batches run at once: on CUDA three, so that the
+// host's part of a run (copies, launches, answering the callers) overlaps
+// the GPU's work on the others; on
 // the CPU enough runs of intraOpThreads threads to fill the cores, or one
 // when ONNX Runtime picks the thread count (it then uses every core).
 func BatchWorkers(device string, intraOpThreads, cpus int) int {
 	switch {
 	case device == DeviceCUDA:
-		return 2
+		return 3
 	case intraOpThreads > 0:
 		return max(1, cpus/intraOpThreads)
 	default:

@@ -11,7 +11,7 @@ func TestBatchWorkers(t *testing.T) {
 		threads, cpu int
 		want         int
 	}{
-		{"cuda", 0, 16, 2},
+		{"cuda", 0, 16, 3},
 		{"cpu", 0, 16, 1},
 		{"cpu", 1, 2, 2},
 		{"cpu", 4, 16, 4},
