@@ -112,17 +112,11 @@ func classifyAsync(b *Batcher, ctx context.Context, texts []string) chan outcome
 	return out
 }
 
-func TestResultsMatchBackend(t *testing.T) {
-	inner := realBackend(t)
-	b := New(&probe{Classifier: inner}, Options{MaxBatchSize: 8, MaxBatchWait: time.Millisecond})
-	defer func() { _ = b.Close() }()
-	texts := []string{"What is the derivative of sin(x)?", "Which court hears appeals?", "", "enzyme kinetics", "GDP growth"}
-	var all []string
-	for i := range 40 {
-		all = append(all, texts[i%len(texts)])
-	}
-	out := classifyAsync(b, context.Background(), all)
-	for range all {
+// wantInnerResults reads n outcomes and fails unless each is inner's own
+// result for its text.
+func wantInnerResults(t *testing.T, inner classifier.Classifier, out chan outcome, n int) {
+	t.Helper()
+	for range n {
 		o := <-out
 		if o.err != nil {
 			t.Fatal(o.err)
@@ -135,6 +129,18 @@ func TestResultsMatchBackend(t *testing.T) {
 			t.Fatalf("%q: got %v, want %v", o.text, o.res, want)
 		}
 	}
+}
+
+func TestResultsMatchBackend(t *testing.T) {
+	inner := realBackend(t)
+	b := New(&probe{Classifier: inner}, Options{MaxBatchSize: 8, MaxBatchWait: time.Millisecond})
+	defer func() { _ = b.Close() }()
+	texts := []string{"What is the derivative of sin(x)?", "Which court hears appeals?", "", "enzyme kinetics", "GDP growth"}
+	var all []string
+	for i := range 40 {
+		all = append(all, texts[i%len(texts)])
+	}
+	wantInnerResults(t, inner, classifyAsync(b, context.Background(), all), len(all))
 	if !slices.Equal(b.Labels(), inner.Labels()) {
 		t.Fatal("labels differ")
 	}

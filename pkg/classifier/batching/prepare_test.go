@@ -3,7 +3,6 @@ package batching
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -64,20 +63,7 @@ func TestPreparer(t *testing.T) {
 			}
 			b := New(backend, Options{MaxBatchSize: 8, MaxBatchWait: time.Millisecond, Workers: 2})
 			defer func() { _ = b.Close() }()
-			out := classifyAsync(b, context.Background(), all)
-			for range all {
-				o := <-out
-				if o.err != nil {
-					t.Fatal(o.err)
-				}
-				want, err := inner.Classify(context.Background(), o.text)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if o.res.Label != want.Label || !slices.Equal(o.res.Scores, want.Scores) {
-					t.Fatalf("%q: got %v, want %v", o.text, o.res, want)
-				}
-			}
+			wantInnerResults(t, inner, classifyAsync(b, context.Background(), all), len(all))
 			wantPrepared := int64(0)
 			if prep {
 				wantPrepared = int64(len(all))
