@@ -41,7 +41,7 @@ func (p *preparing) ClassifyPrepared(ctx context.Context, ps []classifier.Prepar
 		texts[i] = pt.text
 	}
 	p.prepared.Add(int64(len(ps)))
-	return p.probe.ClassifyBatch(ctx, texts)
+	return p.ClassifyBatch(ctx, texts)
 }
 
 // TestPreparer: with a Preparer backend every queued text is prepared once
