@@ -51,8 +51,11 @@ const defaultMaxSeqLen = 512
 type Classifier struct {
 	mu      sync.RWMutex // Close holds it exclusively; runs share it
 	closed  bool
-	session *ort.DynamicAdvancedSession
-	graphs  *cudagraph.Session // small batches on CUDA; nil without CUDA graphs
+	session *ort.DynamicAdvancedSession // the first of sessions: load-time probes
+	// sessions holds the sessions not running a batch now (Options.Sessions
+	// in all); a run takes one and puts it back.
+	sessions chan *ort.DynamicAdvancedSession
+	graphs   *cudagraph.Session // small batches on CUDA; nil without CUDA graphs
 	// graphsErr says why a CUDA classifier with cudaGraphs on runs without
 	// them (also logged at load).
 	graphsErr error
@@ -113,8 +116,11 @@ func Load(ctx context.Context, o Options, fsys fs.FS) (*Classifier, error) {
 	if c.session, c.device, err = newSession(ctx, o, model, inputs, c.outputs(), facts.quantized); err != nil {
 		return nil, err
 	}
+	if err := c.openSessions(o, model); err != nil {
+		return nil, err
+	}
 	if err := c.probe(ctx, facts.wordRows > 0); err != nil {
-		_ = c.session.Destroy()
+		_ = c.destroySessions()
 		return nil, err
 	}
 	if c.device == DeviceCUDA && o.CUDAGraphs == CUDAGraphsOn {
@@ -124,7 +130,7 @@ func Load(ctx context.Context, o Options, fsys fs.FS) (*Classifier, error) {
 		}
 		c.startGraphs(ctx, o, model, widths)
 	}
-	log.FromContext(ctx).Info("ONNX classifier loaded", "device", c.device, "cudaGraphs", c.graphs != nil, "labels", len(labels),
+	log.FromContext(ctx).Info("ONNX classifier loaded", "device", c.device, "sessions", o.Sessions, "cudaGraphs", c.graphs != nil, "labels", len(labels),
 		"maxSeqLen", c.maxSeqLen, "vocab", tok.VocabSize(), "embedding", c.embedding, "embeddingDim", c.embDim,
 		"onnxruntime", Version())
 	return c, nil
@@ -370,7 +376,9 @@ func (c *Classifier) runSession(ctx context.Context, encs []tokenizer.Encoding, 
 	defer stop()
 	outputs := make([]ort.Value, len(c.outputs()))
 	start := time.Now()
-	err = c.session.RunWithOptions(values, outputs, opts)
+	session := <-c.sessions
+	err = session.RunWithOptions(values, outputs, opts)
+	c.sessions <- session
 	inferenceDuration.WithLabelValues(c.device).Observe(time.Since(start).Seconds())
 	if err != nil {
 		if ctx.Err() != nil {
@@ -405,8 +413,8 @@ func (c *Classifier) Close() error {
 	if c.graphs != nil {
 		_ = c.graphs.Close()
 	}
-	if err := c.session.Destroy(); err != nil {
-		return fmt.Errorf("destroying ONNX session: %w", err)
+	if err := c.destroySessions(); err != nil {
+		return err
 	}
 	return nil
 }

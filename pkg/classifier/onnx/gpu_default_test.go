@@ -99,7 +99,7 @@ func refinementsRefined() prometheus.Counter {
 // BenchmarkGPUDefault runs the default as the EPP does on CUDA (modelDir
 // embedded, device cuda: the GPU graph, its ensemble and refinement, each
 // ONNX model micro-batched with batches of up to BENCH_MAX_BATCH, default
-// 512, and BatchWorkers workers, or BENCH_WORKERS) on the texts of SEMANTIC_EPP_PARITY_DATA
+// 512, and BatchWorkers workers, or BENCH_WORKERS; BENCH_SESSIONS sessions) on the texts of SEMANTIC_EPP_PARITY_DATA
 // from BENCH_CONCURRENCY callers (default 1, 1,024 and 4,096): texts/s, and at one
 // caller the latency percentiles.
 func BenchmarkGPUDefault(b *testing.B) {
@@ -129,7 +129,8 @@ func BenchmarkGPUDefault(b *testing.B) {
 					}
 					return batching.New(c, batching.Options{MaxBatchSize: maxBatch, MaxBatchWait: time.Millisecond, Workers: workers})
 				}}
-				c, err := Factory(context.Background(), []byte(`{"device": "cuda", "cudaFallback": "fail"}`), opts)
+				sessions, _ := strconv.Atoi(os.Getenv("BENCH_SESSIONS"))
+				c, err := Factory(context.Background(), fmt.Appendf(nil, `{"device": "cuda", "cudaFallback": "fail", "sessions": %d}`, sessions), opts)
 				if err != nil {
 					b.Fatal(err)
 				}

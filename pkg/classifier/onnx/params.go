@@ -54,6 +54,12 @@ type Options struct {
 	// when capture or the check fails the classifier runs without graphs,
 	// logged. Ignored on the CPU.
 	CUDAGraphs string `json:"cudaGraphs,omitempty"`
+	// Sessions is how many ONNX Runtime sessions of the model run batches
+	// side by side (1 to maxSessions; 0 means 1). Runs of one session share
+	// its state; on CUDA a session of its own per batch worker lets their
+	// GPU work overlap. Each session holds its own copy of the weights and
+	// its own memory arena.
+	Sessions int `json:"sessions,omitempty"`
 	// EmbeddingOutput names the model output that holds the sentence
 	// embedding, a float tensor [batch, dim] (the pooled vector the
 	// classification head reads; the embedded default has one, see
@@ -118,7 +124,14 @@ func (o *Options) applyDefaults() {
 	if o.CUDAGraphs == "" {
 		o.CUDAGraphs = CUDAGraphsOn
 	}
+	if o.Sessions == 0 {
+		o.Sessions = 1
+	}
 }
+
+// maxSessions bounds Options.Sessions: more sessions than batch workers
+// only hold memory.
+const maxSessions = 16
 
 // CUDAGraphs values.
 const (
@@ -150,6 +163,9 @@ func (o Options) validate() error {
 	case "", CUDAGraphsOn, CUDAGraphsOff:
 	default:
 		errs = append(errs, fmt.Errorf("cudaGraphs %q: want %q or %q", o.CUDAGraphs, CUDAGraphsOn, CUDAGraphsOff))
+	}
+	if o.Sessions < 0 || o.Sessions > maxSessions {
+		errs = append(errs, fmt.Errorf("sessions %d: want 1 to %d (0: 1)", o.Sessions, maxSessions))
 	}
 	if strings.TrimSpace(o.EmbeddingOutput) != o.EmbeddingOutput {
 		errs = append(errs, fmt.Errorf("embeddingOutput %q: leading or trailing spaces", o.EmbeddingOutput))

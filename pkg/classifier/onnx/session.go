@@ -63,6 +63,34 @@ func newSession(ctx context.Context, o Options, model []byte, inputs, outputs []
 	return s, "cpu", nil
 }
 
+// openSessions adds o.Sessions-1 sessions like c.session, on its device,
+// and puts them all in c.sessions. On error it destroys every session.
+func (c *Classifier) openSessions(o Options, model []byte) error {
+	c.sessions = make(chan *ort.DynamicAdvancedSession, o.Sessions)
+	c.sessions <- c.session
+	for i := 1; i < o.Sessions; i++ {
+		s, err := createSession(o, model, c.inputs, c.outputs(), c.device == DeviceCUDA)
+		if err != nil {
+			_ = c.destroySessions()
+			return fmt.Errorf("session %d of %d: %w", i+1, o.Sessions, err)
+		}
+		c.sessions <- s
+	}
+	return nil
+}
+
+// destroySessions destroys the sessions in c.sessions (all of them: no run
+// is in progress).
+func (c *Classifier) destroySessions() error {
+	var errs []error
+	for len(c.sessions) > 0 {
+		if err := (<-c.sessions).Destroy(); err != nil {
+			errs = append(errs, fmt.Errorf("destroying ONNX session: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 func createSession(o Options, model []byte, inputs, outputs []string, cuda bool) (*ort.DynamicAdvancedSession, error) {
 	opts, err := ort.NewSessionOptions()
 	if err != nil {
