@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -61,6 +62,27 @@ func TestCUDAGraphsOption(t *testing.T) {
 	o.applyDefaults()
 	if o.CUDAGraphs != CUDAGraphsOn {
 		t.Errorf("default cudaGraphs %q, want %q", o.CUDAGraphs, CUDAGraphsOn)
+	}
+}
+
+func TestSessionsOption(t *testing.T) {
+	tests := []struct {
+		sessions int
+		wantErr  string
+	}{
+		{0, ""}, {1, ""}, {maxSessions, ""},
+		{-1, "sessions -1"}, {maxSessions + 1, fmt.Sprintf("sessions %d", maxSessions+1)},
+	}
+	for _, tt := range tests {
+		err := Options{Sessions: tt.sessions}.validate()
+		if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+			t.Errorf("sessions %d: error %v, want %q", tt.sessions, err, tt.wantErr)
+		}
+	}
+	o := Options{}
+	o.applyDefaults()
+	if o.Sessions != 1 {
+		t.Errorf("default sessions %d, want 1", o.Sessions)
 	}
 }
 

@@ -11,27 +11,6 @@ import (
 	"testing"
 )
 
-func TestSessionsOption(t *testing.T) {
-	tests := []struct {
-		sessions int
-		wantErr  string
-	}{
-		{0, ""}, {1, ""}, {maxSessions, ""},
-		{-1, "sessions -1"}, {maxSessions + 1, fmt.Sprintf("sessions %d", maxSessions+1)},
-	}
-	for _, tt := range tests {
-		err := Options{Sessions: tt.sessions}.validate()
-		if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
-			t.Errorf("sessions %d: error %v, want %q", tt.sessions, err, tt.wantErr)
-		}
-	}
-	o := Options{}
-	o.applyDefaults()
-	if o.Sessions != 1 {
-		t.Errorf("default sessions %d, want 1", o.Sessions)
-	}
-}
-
 // TestSessions: with several sessions, concurrent batches (more than there
 // are sessions) give the results one session gives, and Close destroys them
 // all.
