@@ -19,6 +19,7 @@ import (
 	"io/fs"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -47,14 +48,16 @@ const (
 // truncation nor the model's position table gives one.
 const defaultMaxSeqLen = 512
 
-// Classifier runs one ONNX Runtime session. It is safe for concurrent use.
+// Classifier runs the ONNX Runtime sessions of one model. It is safe for
+// concurrent use.
 type Classifier struct {
-	mu      sync.RWMutex // Close holds it exclusively; runs share it
-	closed  bool
-	session *ort.DynamicAdvancedSession // the first of sessions: load-time probes
-	// sessions holds the sessions not running a batch now (Options.Sessions
-	// in all); a run takes one and puts it back.
-	sessions chan *ort.DynamicAdvancedSession
+	mu     sync.RWMutex // Close holds it exclusively; runs share it
+	closed bool
+	// sessions are the Options.Sessions sessions of the model. Runs take
+	// them in turn (next); a session runs concurrent batches itself, so
+	// one session never makes a run wait for another.
+	sessions []*ort.DynamicAdvancedSession
+	next     atomic.Uint64
 	graphs   *cudagraph.Session // small batches on CUDA; nil without CUDA graphs
 	// graphsErr says why a CUDA classifier with cudaGraphs on runs without
 	// them (also logged at load).
@@ -113,10 +116,12 @@ func Load(ctx context.Context, o Options, fsys fs.FS) (*Classifier, error) {
 		return nil, fmt.Errorf("sequence limit %d leaves no room for text after %d special tokens", c.maxSeqLen, tok.SpecialTokens())
 	}
 	c.head, c.tail = content/2, content-content/2
-	if c.session, c.device, err = newSession(ctx, o, model, inputs, c.outputs(), facts.quantized); err != nil {
+	first, device, err := newSession(ctx, o, model, inputs, c.outputs(), facts.quantized)
+	if err != nil {
 		return nil, err
 	}
-	if err := c.openSessions(o, model); err != nil {
+	c.device = device
+	if err := c.openSessions(o, model, first); err != nil {
 		return nil, err
 	}
 	if err := c.probe(ctx, facts.wordRows > 0); err != nil {
@@ -376,9 +381,8 @@ func (c *Classifier) runSession(ctx context.Context, encs []tokenizer.Encoding, 
 	defer stop()
 	outputs := make([]ort.Value, len(c.outputs()))
 	start := time.Now()
-	session := <-c.sessions
+	session := c.sessions[(c.next.Add(1)-1)%uint64(len(c.sessions))]
 	err = session.RunWithOptions(values, outputs, opts)
-	c.sessions <- session
 	inferenceDuration.WithLabelValues(c.device).Observe(time.Since(start).Seconds())
 	if err != nil {
 		if ctx.Err() != nil {

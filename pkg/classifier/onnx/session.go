@@ -63,31 +63,30 @@ func newSession(ctx context.Context, o Options, model []byte, inputs, outputs []
 	return s, "cpu", nil
 }
 
-// openSessions adds o.Sessions-1 sessions like c.session, on its device,
-// and puts them all in c.sessions. On error it destroys every session.
-func (c *Classifier) openSessions(o Options, model []byte) error {
-	c.sessions = make(chan *ort.DynamicAdvancedSession, o.Sessions)
-	c.sessions <- c.session
+// openSessions makes c.sessions: first and o.Sessions-1 more like it, on
+// c.device. On error it destroys every session.
+func (c *Classifier) openSessions(o Options, model []byte, first *ort.DynamicAdvancedSession) error {
+	c.sessions = []*ort.DynamicAdvancedSession{first}
 	for i := 1; i < o.Sessions; i++ {
 		s, err := createSession(o, model, c.inputs, c.outputs(), c.device == DeviceCUDA)
 		if err != nil {
 			_ = c.destroySessions()
 			return fmt.Errorf("session %d of %d: %w", i+1, o.Sessions, err)
 		}
-		c.sessions <- s
+		c.sessions = append(c.sessions, s)
 	}
 	return nil
 }
 
-// destroySessions destroys the sessions in c.sessions (all of them: no run
-// is in progress).
+// destroySessions destroys c.sessions (no run is in progress).
 func (c *Classifier) destroySessions() error {
 	var errs []error
-	for len(c.sessions) > 0 {
-		if err := (<-c.sessions).Destroy(); err != nil {
+	for _, s := range c.sessions {
+		if err := s.Destroy(); err != nil {
 			errs = append(errs, fmt.Errorf("destroying ONNX session: %w", err))
 		}
 	}
+	c.sessions = nil
 	return errors.Join(errs...)
 }
 

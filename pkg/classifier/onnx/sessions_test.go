@@ -22,7 +22,7 @@ func TestSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := cap(three.sessions); got != 3 {
+	if got := len(three.sessions); got != 3 {
 		t.Fatalf("%d sessions, want 3", got)
 	}
 	var wg sync.WaitGroup
@@ -57,5 +57,8 @@ func TestSessions(t *testing.T) {
 	}
 	if n := len(three.sessions); n != 0 {
 		t.Errorf("%d sessions left after Close", n)
+	}
+	if _, err := three.Classify(context.Background(), "law"); err == nil {
+		t.Error("classified after Close")
 	}
 }
