@@ -99,9 +99,10 @@ func refinementsRefined() prometheus.Counter {
 // BenchmarkGPUDefault runs the default as the EPP does on CUDA (modelDir
 // embedded, device cuda: the GPU graph, its ensemble and refinement, each
 // ONNX model micro-batched with batches of up to BENCH_MAX_BATCH, default
-// 512, and BatchWorkers workers, or BENCH_WORKERS; BENCH_SESSIONS sessions) on the texts of SEMANTIC_EPP_PARITY_DATA
-// from BENCH_CONCURRENCY callers (default 1, 1,024 and 4,096): texts/s, and at one
-// caller the latency percentiles.
+// 512, and BatchWorkers workers, or BENCH_WORKERS; BENCH_SESSIONS sessions)
+// on the texts of SEMANTIC_EPP_PARITY_DATA from BENCH_CONCURRENCY callers
+// (default 1, 1,024 and 4,096): texts/s, and at one caller the latency
+// percentiles.
 func BenchmarkGPUDefault(b *testing.B) {
 	data := os.Getenv("SEMANTIC_EPP_PARITY_DATA")
 	if !cudaRequested() || data == "" {

@@ -25,6 +25,16 @@ func TestBatchWorkers(t *testing.T) {
 	}
 }
 
+// wantValidateErr fails unless o.validate() returns nil (wantErr "") or an
+// error that contains wantErr.
+func wantValidateErr(t *testing.T, o Options, wantErr string) {
+	t.Helper()
+	err := o.validate()
+	if wantErr == "" && err != nil || wantErr != "" && (err == nil || !strings.Contains(err.Error(), wantErr)) {
+		t.Errorf("options %+v: error %v, want %q", o, err, wantErr)
+	}
+}
+
 func TestAttentionKernel(t *testing.T) {
 	tests := []struct {
 		kernel, wantErr string
@@ -33,10 +43,7 @@ func TestAttentionKernel(t *testing.T) {
 		{"fast", `attentionKernel "fast"`}, {"Flash", `attentionKernel "Flash"`},
 	}
 	for _, tt := range tests {
-		err := Options{AttentionKernel: tt.kernel}.validate()
-		if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
-			t.Errorf("attentionKernel %q: error %v, want %q", tt.kernel, err, tt.wantErr)
-		}
+		wantValidateErr(t, Options{AttentionKernel: tt.kernel}, tt.wantErr)
 	}
 	o := Options{}
 	o.applyDefaults()
@@ -53,10 +60,7 @@ func TestCUDAGraphsOption(t *testing.T) {
 		{"true", `cudaGraphs "true"`}, {"On", `cudaGraphs "On"`},
 	}
 	for _, tt := range tests {
-		err := Options{CUDAGraphs: tt.value}.validate()
-		if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
-			t.Errorf("cudaGraphs %q: error %v, want %q", tt.value, err, tt.wantErr)
-		}
+		wantValidateErr(t, Options{CUDAGraphs: tt.value}, tt.wantErr)
 	}
 	o := Options{}
 	o.applyDefaults()
@@ -74,10 +78,7 @@ func TestSessionsOption(t *testing.T) {
 		{-1, "sessions -1"}, {maxSessions + 1, fmt.Sprintf("sessions %d", maxSessions+1)},
 	}
 	for _, tt := range tests {
-		err := Options{Sessions: tt.sessions}.validate()
-		if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
-			t.Errorf("sessions %d: error %v, want %q", tt.sessions, err, tt.wantErr)
-		}
+		wantValidateErr(t, Options{Sessions: tt.sessions}, tt.wantErr)
 	}
 	o := Options{}
 	o.applyDefaults()
