@@ -66,10 +66,12 @@ func loadBench(b *testing.B, m benchModel, maxSeq int) *Classifier {
 	}
 	// BENCH_INTRA_OP_THREADS sets ONNX Runtime's intra-op threads (default:
 	// its own choice, one per core); BENCH_DEVICE=cuda runs on the GPU;
-	// BENCH_SPINNING=1 lets the intra-op threads spin (off by default).
+	// BENCH_SPINNING=1 lets the intra-op threads spin (off by default);
+	// BENCH_ATTENTION sets attentionKernel.
 	threads, _ := strconv.Atoi(os.Getenv("BENCH_INTRA_OP_THREADS"))
 	o := Options{IntraOpThreads: threads, Device: os.Getenv("BENCH_DEVICE"), CUDAFallback: FallbackFail,
-		IntraOpSpinning: os.Getenv("BENCH_SPINNING") == "1", MaxSeqLen: maxSeq, CUDAGraphs: m.cudaGraphs}
+		IntraOpSpinning: os.Getenv("BENCH_SPINNING") == "1", MaxSeqLen: maxSeq, CUDAGraphs: m.cudaGraphs,
+		AttentionKernel: os.Getenv("BENCH_ATTENTION")}
 	c, err := Load(context.Background(), o, os.DirFS(m.dir))
 	if err != nil {
 		b.Fatal(err)

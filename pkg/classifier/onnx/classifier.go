@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,6 +60,11 @@ type Classifier struct {
 	sessions []*ort.DynamicAdvancedSession
 	next     atomic.Uint64
 	graphs   *cudagraph.Session // small batches on CUDA; nil without CUDA graphs
+	// runners make the session runs on CUDA (nil on the CPU, where runs are
+	// made on the caller's goroutine).
+	runners *runners
+	// buckets pads session runs to the shape buckets (shapeBuckets).
+	buckets bool
 	// graphsErr says why a CUDA classifier with cudaGraphs on runs without
 	// them (also logged at load).
 	graphsErr error
@@ -135,7 +141,15 @@ func Load(ctx context.Context, o Options, fsys fs.FS) (*Classifier, error) {
 		}
 		c.startGraphs(ctx, o, model, widths)
 	}
-	log.FromContext(ctx).Info("ONNX classifier loaded", "device", c.device, "sessions", o.Sessions, "cudaGraphs", c.graphs != nil, "labels", len(labels),
+	if c.device == DeviceCUDA {
+		c.buckets = shapeBuckets(o, c.device)
+		if err := c.startRunners(ctx, BatchWorkers(c.device, o.IntraOpThreads, runtime.NumCPU())); err != nil {
+			_ = c.Close()
+			return nil, err
+		}
+	}
+	log.FromContext(ctx).Info("ONNX classifier loaded", "device", c.device, "sessions", o.Sessions, "cudaGraphs", c.graphs != nil,
+		"shapeBuckets", c.buckets, "labels", len(labels),
 		"maxSeqLen", c.maxSeqLen, "vocab", tok.VocabSize(), "embedding", c.embedding, "embeddingDim", c.embDim,
 		"onnxruntime", Version())
 	return c, nil
@@ -350,12 +364,27 @@ func padInputs(inputs []string, encs []tokenizer.Encoding, b, s int) [][]int64 {
 	return data
 }
 
-// runSession runs encs, padded to seq (the longest), through the plain
-// session; the caller holds c.mu.
+// runSession runs encs, padded to seq (the longest) or to the shape bucket,
+// through the plain session; on CUDA on a runner. The caller holds c.mu.
 func (c *Classifier) runSession(ctx context.Context, encs []tokenizer.Encoding, seq int) ([][]float32, [][]float32, error) {
-	batch := len(encs)
-	data := padInputs(c.inputs, encs, batch, seq)
-	shape := ort.NewShape(int64(batch), int64(seq))
+	b, s := len(encs), seq
+	if c.buckets {
+		b, s = bucketBatch(b), bucketSeq(s, c.maxSeqLen)
+	}
+	if c.runners == nil {
+		return c.runPadded(ctx, encs, b, s)
+	}
+	var logits, embs [][]float32
+	var err error
+	c.runners.do(func() { logits, embs, err = c.runPadded(ctx, encs, b, s) })
+	return logits, embs, err
+}
+
+// runPadded runs encs as a (b, s) batch (b >= len(encs), s at least the
+// longest) and returns the rows of encs.
+func (c *Classifier) runPadded(ctx context.Context, encs []tokenizer.Encoding, b, s int) ([][]float32, [][]float32, error) {
+	data := padInputs(c.inputs, encs, b, s)
+	shape := ort.NewShape(int64(b), int64(s))
 	values := make([]ort.Value, len(c.inputs))
 	for i, name := range c.inputs {
 		t, err := ort.NewTensor(shape, data[i])
@@ -388,18 +417,19 @@ func (c *Classifier) runSession(ctx context.Context, encs []tokenizer.Encoding, 
 		if ctx.Err() != nil {
 			return nil, nil, fmt.Errorf("onnx run cancelled: %w", ctx.Err())
 		}
-		return nil, nil, fmt.Errorf("onnx run (batch %d, sequence %d): %w", batch, seq, err)
+		return nil, nil, fmt.Errorf("onnx run (batch %d, sequence %d): %w", b, s, err)
 	}
 	defer func() {
 		for _, o := range outputs {
 			_ = o.Destroy()
 		}
 	}()
-	logits, err := rows(outputs[0], Logits, batch)
+	n := len(encs)
+	logits, err := rows(outputs[0], Logits, b, n)
 	if err != nil || c.embedding == "" {
 		return logits, nil, err
 	}
-	embs, err := rows(outputs[1], c.embedding, batch)
+	embs, err := rows(outputs[1], c.embedding, b, n)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -414,6 +444,9 @@ func (c *Classifier) Close() error {
 		return nil
 	}
 	c.closed = true
+	if c.runners != nil {
+		c.runners.stop()
+	}
 	if c.graphs != nil {
 		_ = c.graphs.Close()
 	}

@@ -59,8 +59,9 @@ func (c *Classifier) outputs() []string {
 // model has no embedding output.
 func (c *Classifier) EmbeddingDim() int { return c.embDim }
 
-// rows copies a float32 output [batch, width] into one slice per row.
-func rows(v ort.Value, name string, batch int) ([][]float32, error) {
+// rows copies the first n rows of a float32 output [batch, width], one slice
+// per row.
+func rows(v ort.Value, name string, batch, n int) ([][]float32, error) {
 	t, ok := v.(*ort.Tensor[float32])
 	if !ok {
 		return nil, fmt.Errorf("output %q is %T, want a float32 tensor", name, v)
@@ -70,7 +71,7 @@ func rows(v ort.Value, name string, batch int) ([][]float32, error) {
 		return nil, fmt.Errorf("output %q has shape %v, want [%d, n]", name, s, batch)
 	}
 	flat, width := t.GetData(), int(s[1])
-	out := make([][]float32, batch)
+	out := make([][]float32, n)
 	for i := range out {
 		out[i] = append([]float32(nil), flat[i*width:(i+1)*width]...)
 	}

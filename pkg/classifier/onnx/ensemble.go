@@ -156,6 +156,9 @@ func WithEnsemble(ctx context.Context, p Params, fsys fs.FS, c classifier.Classi
 		}
 		o := p.Options
 		o.exactFP32 = true
+		// cuDNN's attention has no fp32 kernel: the exact model takes the
+		// memory-efficient one, which has.
+		o.AttentionKernel = "efficient"
 		rc, err := load(ctx, o, rfs, opts)
 		if err != nil {
 			return fail(fmt.Errorf("%s: refine (%s): %w", EnsembleFile, name, err))

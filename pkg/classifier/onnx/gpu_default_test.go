@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,7 +46,7 @@ func TestGPUDefaultAgreement(t *testing.T) {
 		return c
 	}
 	cpu := load(`{}`)
-	gpu := load(`{"device": "cuda", "cudaFallback": "fail"}`)
+	gpu := load(fmt.Sprintf(`{"device": "cuda", "cudaFallback": "fail"%s}`, attentionParam(os.Getenv("BENCH_ATTENTION"))))
 	if got := classifier.DeviceOf(gpu); got != DeviceCUDA {
 		t.Fatalf("GPU default runs on %q, want cuda", got)
 	}
@@ -102,7 +103,8 @@ func refinementsRefined() prometheus.Counter {
 // 512, and BatchWorkers workers, or BENCH_WORKERS; BENCH_SESSIONS sessions)
 // on the texts of SEMANTIC_EPP_PARITY_DATA from BENCH_CONCURRENCY callers
 // (default 1, 1,024 and 4,096): texts/s, and at one caller the latency
-// percentiles.
+// percentiles. BENCH_ATTENTION, a comma-separated list of attentionKernel
+// values, runs each side by side (default: the default kernel).
 func BenchmarkGPUDefault(b *testing.B) {
 	data := os.Getenv("SEMANTIC_EPP_PARITY_DATA")
 	if !cudaRequested() || data == "" {
@@ -120,26 +122,45 @@ func BenchmarkGPUDefault(b *testing.B) {
 	}
 	for _, conc := range concs {
 		for _, prepare := range benchPrepare() {
-			b.Run(fmt.Sprintf("conc=%d%s", conc, prepareName(prepare)), func(b *testing.B) {
-				opts := classifier.FactoryOptions{Batch: func(c classifier.Classifier, workers int) classifier.Classifier {
-					if !prepare {
-						c = unprepared{c}
-					}
-					if w, _ := strconv.Atoi(os.Getenv("BENCH_WORKERS")); w > 0 {
-						workers = w
-					}
-					return batching.New(c, batching.Options{MaxBatchSize: maxBatch, MaxBatchWait: time.Millisecond, Workers: workers})
-				}}
-				sessions, _ := strconv.Atoi(os.Getenv("BENCH_SESSIONS"))
-				c, err := Factory(context.Background(), fmt.Appendf(nil, `{"device": "cuda", "cudaFallback": "fail", "sessions": %d}`, sessions), opts)
-				if err != nil {
-					b.Fatal(err)
+			for _, kernel := range strings.Split(os.Getenv("BENCH_ATTENTION"), ",") {
+				name := fmt.Sprintf("conc=%d%s", conc, prepareName(prepare))
+				if kernel != "" {
+					name += "/attention=" + kernel
 				}
-				defer func() { _ = c.Close() }()
-				classifyCallers(b, c, conc, func(i int) string { return texts[i%len(texts)] }, conc == 1)
-			})
+				b.Run(name, func(b *testing.B) {
+					opts := classifier.FactoryOptions{Batch: func(c classifier.Classifier, workers int) classifier.Classifier {
+						if !prepare {
+							c = unprepared{c}
+						}
+						if w, _ := strconv.Atoi(os.Getenv("BENCH_WORKERS")); w > 0 {
+							workers = w
+						}
+						return batching.New(c, batching.Options{MaxBatchSize: maxBatch, MaxBatchWait: time.Millisecond, Workers: workers})
+					}}
+					sessions, _ := strconv.Atoi(os.Getenv("BENCH_SESSIONS"))
+					loadStart := time.Now()
+					c, err := Factory(context.Background(), fmt.Appendf(nil, `{"device": "cuda", "cudaFallback": "fail", "sessions": %d%s}`,
+						sessions, attentionParam(kernel)), opts)
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer func() { _ = c.Close() }()
+					loaded := time.Since(loadStart)
+					classifyCallers(b, c, conc, func(i int) string { return texts[i%len(texts)] }, conc == 1)
+					b.ReportMetric(loaded.Seconds(), "load-s")
+				})
+			}
 		}
 	}
+}
+
+// attentionParam is the attentionKernel parameter for kernel, as a JSON
+// member to append ("" for the default).
+func attentionParam(kernel string) string {
+	if kernel == "" {
+		return ""
+	}
+	return fmt.Sprintf(`, "attentionKernel": %q`, kernel)
 }
 
 // readTexts returns the "text" of each line of a JSONL file.

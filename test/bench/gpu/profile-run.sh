@@ -20,6 +20,9 @@
 #               text at a time and in batches of 64) and BenchmarkGPUDefault (as the EPP runs it)
 #               once per GOGC value of $GOGCS; BENCH_PREPARE=off-too adds tokenizing in the
 #               batch workers (prepare=off) beside tokenizing in the callers
+#   kernels     after default: for each attentionKernel of $KERNELS, TestGPUDefaultAgreement and
+#               BenchmarkRun of the default's fast graph (batch 512, 1 and 2 runs at once); then
+#               BenchmarkGPUDefault at 1,024 and 4,096 callers with the kernels side by side
 #   ncu         per-kernel GPU time of $NCU_GRAPH at batch 512 (Nsight Compute), summed by kernel
 #   profile     ONNX Runtime's profile of batch 1 summed by operator (profsum.py)
 #   variants    for each of $VARIANTS ("name:cuda_option=value;..."), on the first graph: the run at
@@ -29,7 +32,7 @@ set -u
 GRAPHS=${GRAPHS:-g16:fp16:float:on g16u:fp16:float:off}
 AGREE=${AGREE:-g16}
 STAGES=${STAGES:-graphs agreement run encode latency throughput ncu profile}
-EXACT=${EXACT:-q32} MARGIN=${MARGIN:-0.1} GOGCS=${GOGCS:-100} WORKERS=${WORKERS:-2} MAXBATCH=${MAXBATCH:-512} NCU_GRAPH=${NCU_GRAPH:-g16}
+KERNELS=${KERNELS:-efficient cudnn} EXACT=${EXACT:-q32} MARGIN=${MARGIN:-0.1} GOGCS=${GOGCS:-100} WORKERS=${WORKERS:-2} MAXBATCH=${MAXBATCH:-512} NCU_GRAPH=${NCU_GRAPH:-g16}
 . test/bench/gpu/assemble.sh
 T=$G/onnx.test D=$G/dev.jsonl M=""
 for g in $GRAPHS; do M="$M${M:+,}${g%%:*}=$G/m/${g%%:*}"; done
@@ -75,6 +78,17 @@ for s in $STAGES; do
       SEMANTIC_EPP_GPU_MODEL_DIR=$GD/domain-minilm SEMANTIC_EPP_TEST_CUDA=1 SEMANTIC_EPP_PARITY_DATA=$D BENCH_MAX_BATCH=$MAXBATCH GOGC=$gc \
         timeout 300 $T -test.run '^$' -test.bench 'GPUDefault' -test.benchtime 3s 2>&1 | grep -E "^Benchmark|rror" | sed "s/^/GOGC=$gc /"
     done ;;
+  kernels) GD=$G/gpu
+    [ -s $GD/domain-minilm/model.onnx ] || { echo "kernels: run the default stage first"; continue; }
+    for k in $KERNELS; do
+      echo "--- $k"
+      BENCH_ATTENTION=$k SEMANTIC_EPP_GPU_MODEL_DIR=$GD/domain-minilm SEMANTIC_EPP_TEST_CUDA=1 SEMANTIC_EPP_PARITY_DATA=$D \
+        timeout 300 $T -test.run 'TestGPUDefaultAgreement' -test.v 2>&1 | grep -E "texts|rror|^(---|ok|FAIL)"
+      BENCH_ATTENTION=$k BENCH_DEVICE=cuda BENCH_MODELS=default=$GD/domain-minilm timeout 200 $T -test.run '^$' \
+        -test.bench 'Run/default/batch=512$/runners=(1|2)$' -test.benchtime 2s 2>&1 | grep -E "^Benchmark|rror" | sed "s/^/$k /"
+    done
+    BENCH_ATTENTION=$(echo $KERNELS | tr ' ' ,) BENCH_CONCURRENCY=1024,4096 SEMANTIC_EPP_GPU_MODEL_DIR=$GD/domain-minilm SEMANTIC_EPP_TEST_CUDA=1 \
+      SEMANTIC_EPP_PARITY_DATA=$D BENCH_MAX_BATCH=$MAXBATCH GOGC=400 timeout 400 $T -test.run '^$' -test.bench 'GPUDefault' -test.benchtime 3s 2>&1 | grep -E "^Benchmark|rror" ;;
   run) bench 300 "Run/$names/batch=(1|512|1024)\$/runners=(1|2)\$" -test.benchtime 1s ;;
   encode) first=${GRAPHS%% *}; bench 60 "Encode/${first%%:*}/" -test.benchtime 1s ;;
   latency) bench 120 "Latency/$names/tokens=128\$" -test.benchtime 2s ;;
