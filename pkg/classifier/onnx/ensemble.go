@@ -27,6 +27,9 @@ const EnsembleFile = "ensemble.json"
 // ensembleCombine is the only combination rule (informative in the file).
 const ensembleCombine = "weighted mean of log-probabilities"
 
+// exactAttentionKernel is the attention kernel of a refinement model.
+const exactAttentionKernel = "efficient"
+
 // selfMember names the ONNX model directory itself in ensemble.json.
 const selfMember = "."
 
@@ -158,7 +161,7 @@ func WithEnsemble(ctx context.Context, p Params, fsys fs.FS, c classifier.Classi
 		o.exactFP32 = true
 		// cuDNN's attention has no fp32 kernel: the exact model takes the
 		// memory-efficient one, which has.
-		o.AttentionKernel = "efficient"
+		o.AttentionKernel = exactAttentionKernel
 		rc, err := load(ctx, o, rfs, opts)
 		if err != nil {
 			return fail(fmt.Errorf("%s: refine (%s): %w", EnsembleFile, name, err))

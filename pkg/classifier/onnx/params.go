@@ -41,11 +41,13 @@ type Options struct {
 	// the classifier down when other work shares the cores.
 	IntraOpSpinning bool `json:"intraOpSpinning,omitempty"`
 	// AttentionKernel picks the fused attention kernel of the CUDA provider
-	// (its sdpa_kernel option): "efficient" (default), "flash", "cudnn",
-	// "math", or "auto" for ONNX Runtime's own choice. On Hopper "auto"
-	// takes cuDNN's, which builds a plan for every new batch shape, so
-	// micro-batches of varying size stall (docs/results/gpu-default/).
-	// Ignored on the CPU.
+	// (its sdpa_kernel option): "cudnn" (default), "efficient", "flash",
+	// "math", or "auto" for ONNX Runtime's own choice (cuDNN's on Hopper).
+	// cuDNN's builds a plan per batch shape and OS thread, so with it (and
+	// "auto") runs are padded to shape buckets and made on runner threads
+	// that plan every bucket at load: a few seconds more to load, then the
+	// fastest runs (docs/results/gpu-default-2026-12-02e/). Ignored on the
+	// CPU.
 	AttentionKernel string `json:"attentionKernel,omitempty"`
 	// CUDAGraphs, "on" (default) or "off", runs batches of up to
 	// maxGraphBatch texts on CUDA as captured CUDA graphs: one launch per run
@@ -82,7 +84,7 @@ type Options struct {
 var attentionKernels = map[string]string{"auto": "0", "flash": "1", "efficient": "2", "cudnn": "8", "math": "16"}
 
 // DefaultAttentionKernel is the CUDA attention kernel when none is set.
-const DefaultAttentionKernel = "efficient"
+const DefaultAttentionKernel = "cudnn"
 
 // DefaultEmbeddingOutput is the embedding output the backend reads when
 // embeddingOutput is not set: the name sentence-transformers' ONNX exports

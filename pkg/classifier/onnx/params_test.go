@@ -47,8 +47,11 @@ func TestAttentionKernel(t *testing.T) {
 	}
 	o := Options{}
 	o.applyDefaults()
-	if o.AttentionKernel != DefaultAttentionKernel || attentionKernels[o.AttentionKernel] != "2" {
-		t.Errorf("default attention kernel %q (sdpa_kernel %q), want efficient (2)", o.AttentionKernel, attentionKernels[o.AttentionKernel])
+	if o.AttentionKernel != DefaultAttentionKernel || attentionKernels[o.AttentionKernel] != "8" {
+		t.Errorf("default attention kernel %q (sdpa_kernel %q), want cudnn (8)", o.AttentionKernel, attentionKernels[o.AttentionKernel])
+	}
+	if !shapeBuckets(o, DeviceCUDA) {
+		t.Error("the default attention kernel on CUDA does not pad to the shape buckets")
 	}
 }
 

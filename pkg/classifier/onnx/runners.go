@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/tokenizer"
 )
@@ -142,13 +145,16 @@ func shapeBuckets(o Options, device string) bool {
 // startRunners gives a CUDA classifier its runners (as many as the
 // micro-batcher's workers). With shape buckets each runner first runs every
 // bucket shape up to maxBucketBatch once, so that its thread has planned
-// them before traffic comes.
+// them before traffic comes; the batches CUDA graphs run are left out.
 func (c *Classifier) startRunners(ctx context.Context, workers int) error {
 	warm := func() error { return nil }
 	if c.buckets {
 		empty := c.tok.Wrap(nil)
 		warm = func() error {
 			for _, b := range sessionBatches() {
+				if c.graphs != nil && b <= maxGraphBatch {
+					continue
+				}
 				for _, s := range sessionSeqs(c.maxSeqLen) {
 					if _, _, err := c.runPadded(ctx, []tokenizer.Encoding{empty}, b, s); err != nil {
 						return fmt.Errorf("warming up shape (%d, %d): %w", b, s, err)
@@ -158,10 +164,15 @@ func (c *Classifier) startRunners(ctx context.Context, workers int) error {
 			return nil
 		}
 	}
+	start := time.Now()
 	r, err := startRunners(workers, warm)
 	if err != nil {
 		return err
 	}
 	c.runners = r
+	if c.buckets {
+		log.FromContext(ctx).Info("CUDA runners planned the shape buckets", "runners", workers,
+			"batches", sessionBatches(), "sequences", sessionSeqs(c.maxSeqLen), "took", time.Since(start).Round(time.Millisecond))
+	}
 	return nil
 }
