@@ -3,7 +3,8 @@
 //
 // Dispatch rule: a worker that is free takes everything queued, up to
 // MaxBatchSize, and runs it at once. A lone request on an idle classifier
-// therefore starts immediately and pays no waiting time; requests that
+// (nothing queued, nothing running) is run by its caller itself, so it pays
+// neither waiting time nor the hand-offs to a worker and back; requests that
 // arrive while a batch is running queue up and leave together as soon as a
 // worker frees, so batches grow with the load and only with the load. This
 // suits a CPU backend, where one run at a time already uses every core
@@ -116,6 +117,18 @@ func (b *Batcher) Classify(ctx context.Context, text string) (classifier.Result,
 		b.mu.Unlock()
 		return classifier.Result{}, classifier.ErrClosed
 	}
+	if len(b.queue) == 0 && b.inFlight == 0 {
+		// A lone request: run it here, as a worker would at once. Close
+		// waits for it as for the workers' batches.
+		b.inFlight++
+		b.wg.Add(1)
+		b.mu.Unlock()
+		b.run([]*request{r})
+		b.done()
+		b.wg.Done()
+		resp := <-r.done
+		return resp.res, resp.err
+	}
 	b.queue = append(b.queue, r)
 	b.mu.Unlock()
 	b.signal()
@@ -178,11 +191,16 @@ func (b *Batcher) work() {
 			return
 		}
 		b.run(batch)
-		b.mu.Lock()
-		b.inFlight--
-		b.mu.Unlock()
-		b.signal()
+		b.done()
 	}
+}
+
+// done ends a batch's slot and wakes a worker for what queued meanwhile.
+func (b *Batcher) done() {
+	b.mu.Lock()
+	b.inFlight--
+	b.mu.Unlock()
+	b.signal()
 }
 
 // next blocks until a batch is ready by the dispatch rule, or returns nil
@@ -202,7 +220,9 @@ func (b *Batcher) next() []*request {
 		}
 		b.dropCancelled()
 		var lingerUntil time.Time
-		if n := len(b.queue); n > 0 {
+		// A caller running its lone request holds a slot too: at most
+		// Workers batches run at once.
+		if n := len(b.queue); n > 0 && b.inFlight < b.opts.Workers {
 			if n < b.opts.MaxBatchSize && b.inFlight > 0 && b.opts.MaxBatchWait > 0 {
 				lingerUntil = b.queue[0].enqueued.Add(b.opts.MaxBatchWait)
 			}
