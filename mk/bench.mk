@@ -5,7 +5,11 @@
 #                About 8.5 minutes on the 2-core machine with the default 5-minute memory soak,
 #                13.5 with BENCH_ARGS="-soak 10m" (issue 7's 10-minute run). Needs root (network namespaces)
 #                and the shared data set (../shared/data/domain/dev.jsonl).
-#   BENCH_ARGS   extra flags for the bench command, e.g. "-soak 10m" or "-sizes 128 -rounds 4"
+#   BENCH_ARGS   extra flags for the bench command, e.g. "-soak 10m" or "-sizes 128 -rounds 4";
+#                "-configs one-hop,one-hop-cpu -step 0 -soak 0" runs a subset (summary.json and
+#                summary.md only, the document untouched), "-net auto" falls back to loopback
+#                pod addresses without network namespaces. The GPU machine's run of issue 15
+#                (GPU one-hop beside the CPU default): test/bench/gpu/system-stage.sh.
 
 BENCH_BIN  := $(CACHE_DIR)/bin/bench
 BENCH_ARGS ?=

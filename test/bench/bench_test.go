@@ -2,6 +2,7 @@ package bench
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +41,21 @@ func TestPercentileAndMedian(t *testing.T) {
 	}{{nil, 0}, {[]float64{3, 1, 2}, 2}, {[]float64{4, 1, 3, 2}, 2.5}} {
 		if got := Median(tc.in); got != tc.want {
 			t.Errorf("Median(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestParseConfigs(t *testing.T) {
+	got, err := ParseConfigs(" one-hop-cpu,one-hop")
+	if err != nil || strings.Join(got, ",") != "one-hop,one-hop-cpu" {
+		t.Errorf("ParseConfigs = %v, %v; want one-hop,one-hop-cpu in report order", got, err)
+	}
+	if got, err := ParseConfigs(strings.Join(Configs, ",")); err != nil || !slices.Equal(got, Configs) {
+		t.Errorf("the default set = %v, %v", got, err)
+	}
+	for _, bad := range []string{"", "one-hop,", "gpu", "plain,plain"} {
+		if _, err := ParseConfigs(bad); err == nil {
+			t.Errorf("ParseConfigs(%q): no error", bad)
 		}
 	}
 }

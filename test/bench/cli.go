@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -41,4 +42,27 @@ func ParseInts(s string) ([]int, error) {
 		out[i] = int(f)
 	}
 	return out, err
+}
+
+// ParseConfigs parses a comma-separated list of configuration names
+// (KnownConfigs) and returns them in report order.
+func ParseConfigs(s string) ([]string, error) {
+	want := map[string]bool{}
+	for _, f := range strings.Split(s, ",") {
+		name := strings.TrimSpace(f)
+		if !slices.Contains(KnownConfigs, name) {
+			return nil, fmt.Errorf("configuration %q: want some of %s", name, strings.Join(KnownConfigs, ", "))
+		}
+		if want[name] {
+			return nil, fmt.Errorf("configuration %q named twice", name)
+		}
+		want[name] = true
+	}
+	var out []string
+	for _, c := range KnownConfigs {
+		if want[c] {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }

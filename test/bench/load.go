@@ -218,13 +218,19 @@ func results(entries []gateway.AccessLogEntry, totals []time.Duration, errs []st
 	return out
 }
 
-// Configuration names.
+// Configuration names. OneHopCPU is a second one-hop EPP with its own
+// EndpointPickerConfig, run side by side with OneHop when asked for (the
+// CPU baseline beside a GPU one-hop on the GPU machine).
 const (
 	Plain        = "plain"
 	OneHop       = "one-hop"
 	OneHopLinear = "one-hop-linear"
 	TwoHop       = "two-hop"
+	OneHopCPU    = "one-hop-cpu"
 )
 
-// Configs lists the configurations in report order.
+// Configs lists the configurations of a default run in report order.
 var Configs = []string{Plain, OneHop, OneHopLinear, TwoHop}
+
+// KnownConfigs is Configs and the optional ones, in report order.
+var KnownConfigs = []string{Plain, OneHop, OneHopLinear, TwoHop, OneHopCPU}

@@ -23,6 +23,7 @@ var palette = map[string]color.RGBA{
 	OneHop:       {R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
 	OneHopLinear: {R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
 	TwoHop:       {R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
+	OneHopCPU:    {R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
 }
 
 // PlotSweep draws p50 (solid) and p99 (dashed) added latency against
@@ -43,7 +44,7 @@ func PlotSweep(points []SweepPoint, path string) error {
 	for _, pt := range points {
 		by[pt.Config] = append(by[pt.Config], pt)
 	}
-	for _, cfg := range Configs {
+	for _, cfg := range KnownConfigs {
 		pts := by[cfg]
 		if len(pts) == 0 {
 			continue

@@ -21,11 +21,20 @@ import (
 // concurrent sandboxes never share names or addresses. The lock dies with
 // its owner, so whatever is named with the prefix of a slot that can be
 // locked is stale: every start sweeps all free slots.
+//
+// A loopback Network (NewLoopbackNetwork) has no namespaces, for machines
+// that cannot create them (not root, or a container without
+// CAP_SYS_ADMIN): pod i gets the loopback address 127.244.<slot>.<4i+2>,
+// where the sandbox forwards the container port to the port its simulator
+// listens on (Forward), so pods still have their own IPs on one port.
 type Network struct {
-	slot   int
-	lock   *os.File
-	prefix string
-	pods   map[int]bool
+	slot     int
+	lock     *os.File
+	dir      string // where the slot's lock and pid files are
+	prefix   string
+	pods     map[int]bool
+	loopback bool
+	forwards map[int]*forwarder
 }
 
 // ErrNoNetns reports that this machine cannot create network namespaces.
@@ -43,15 +52,42 @@ func NewNetwork() (*Network, error) {
 	if _, err := exec.LookPath("ip"); err != nil {
 		return nil, fmt.Errorf("%w: the ip command (iproute2) is missing: %w", ErrNoNetns, err)
 	}
-	if err := os.MkdirAll(lockDir, 0o755); err != nil {
-		return nil, fmt.Errorf("creating %s: %w", lockDir, err)
+	n, err := takeSlot(lockDir, false)
+	if err != nil {
+		return nil, err
 	}
-	// Take the first free slot, and sweep every free slot on the way: a
-	// free slot's namespaces belong to a sandbox that died.
-	existing := listNamespaces()
+	if err := n.probe(); err != nil {
+		n.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+// NewLoopbackNetwork takes a free slot for pods on loopback addresses: no
+// namespaces, no root. Without root the slot locks live under the
+// temporary directory instead of /run.
+func NewLoopbackNetwork() (*Network, error) {
+	dir := lockDir
+	if os.Geteuid() != 0 {
+		dir = filepath.Join(os.TempDir(), fmt.Sprintf("semantic-epp-%d", os.Geteuid()))
+	}
+	return takeSlot(dir, true)
+}
+
+// takeSlot takes the first free slot under dir, and sweeps every free slot
+// on the way: a free slot's namespaces and recorded processes belong to a
+// sandbox that died.
+func takeSlot(dir string, loopback bool) (*Network, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", dir, err)
+	}
+	var existing []string
+	if !loopback {
+		existing = listNamespaces()
+	}
 	var n *Network
 	for slot := 0; slot < maxSlots; slot++ {
-		f, err := os.OpenFile(filepath.Join(lockDir, fmt.Sprintf("slot-%d.lock", slot)), os.O_CREATE|os.O_RDWR, 0o644)
+		f, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("slot-%d.lock", slot)), os.O_CREATE|os.O_RDWR, 0o644)
 		if err != nil {
 			return nil, fmt.Errorf("opening slot lock: %w", err)
 		}
@@ -60,14 +96,14 @@ func NewNetwork() (*Network, error) {
 			continue
 		}
 		prefix := fmt.Sprintf("sepp%d-", slot)
-		killRecorded(slot)
+		killRecorded(dir, slot)
 		for _, name := range existing {
 			if strings.HasPrefix(name, prefix) {
 				deleteNamespace(name)
 			}
 		}
 		if n == nil {
-			n = &Network{slot: slot, lock: f, prefix: prefix, pods: map[int]bool{}}
+			n = &Network{slot: slot, lock: f, dir: dir, prefix: prefix, pods: map[int]bool{}, loopback: loopback, forwards: map[int]*forwarder{}}
 			continue
 		}
 		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
@@ -76,12 +112,11 @@ func NewNetwork() (*Network, error) {
 	if n == nil {
 		return nil, fmt.Errorf("all %d sandbox network slots are in use", maxSlots)
 	}
-	if err := n.probe(); err != nil {
-		n.Close()
-		return nil, err
-	}
 	return n, nil
 }
+
+// Loopback reports whether the pods share the root network namespace.
+func (n *Network) Loopback() bool { return n.loopback }
 
 // probe creates and deletes one namespace to prove the machine allows it.
 func (n *Network) probe() error {
@@ -95,7 +130,9 @@ func (n *Network) probe() error {
 	return nil
 }
 
-func pidFile(slot int) string { return filepath.Join(lockDir, fmt.Sprintf("slot-%d.pids", slot)) }
+func pidFile(dir string, slot int) string {
+	return filepath.Join(dir, fmt.Sprintf("slot-%d.pids", slot))
+}
 
 // RecordProcesses notes the control-plane processes this sandbox started
 // (envtest gives them no parent-death signal) so that the next sandbox can
@@ -116,7 +153,7 @@ func (n *Network) RecordProcesses(pids []int) error {
 		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 		fmt.Fprintf(&b, "%d %d %s\n", pid, start, strings.ReplaceAll(string(cmdline), "\x00", " "))
 	}
-	if err := os.WriteFile(pidFile(n.slot), []byte(b.String()), 0o644); err != nil {
+	if err := os.WriteFile(pidFile(n.dir, n.slot), []byte(b.String()), 0o644); err != nil {
 		return fmt.Errorf("recording processes: %w", err)
 	}
 	return nil
@@ -124,8 +161,8 @@ func (n *Network) RecordProcesses(pids []int) error {
 
 // killRecorded ends the processes a dead sandbox of this slot recorded,
 // those whose start time still matches.
-func killRecorded(slot int) {
-	raw, err := os.ReadFile(pidFile(slot))
+func killRecorded(dir string, slot int) {
+	raw, err := os.ReadFile(pidFile(dir, slot))
 	if err != nil {
 		return
 	}
@@ -143,7 +180,7 @@ func killRecorded(slot int) {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
-	_ = os.Remove(pidFile(slot))
+	_ = os.Remove(pidFile(dir, slot))
 }
 
 // procStat reads /proc/<pid>/stat: the command name and the fields after
@@ -223,6 +260,9 @@ func listNamespaces() []string {
 
 // sweep kills processes in, and deletes, every namespace of this slot.
 func (n *Network) sweep() {
+	if n.loopback {
+		return
+	}
 	for _, name := range listNamespaces() {
 		if strings.HasPrefix(name, n.prefix) {
 			deleteNamespace(name)
@@ -244,16 +284,30 @@ func deleteNamespace(name string) {
 
 // PodAddr returns pod i's IP and the root-side gateway address.
 func (n *Network) PodAddr(i int) (podIP, hostIP string) {
-	return fmt.Sprintf("10.244.%d.%d", n.slot, 4*i+2), fmt.Sprintf("10.244.%d.%d", n.slot, 4*i+1)
+	first := 10
+	if n.loopback {
+		first = 127
+	}
+	return fmt.Sprintf("%d.244.%d.%d", first, n.slot, 4*i+2), fmt.Sprintf("%d.244.%d.%d", first, n.slot, 4*i+1)
 }
 
-// Namespace returns the namespace name of pod i.
-func (n *Network) Namespace(i int) string { return fmt.Sprintf("%s%d", n.prefix, i) }
+// Namespace returns the namespace name of pod i; "" on loopback.
+func (n *Network) Namespace(i int) string {
+	if n.loopback {
+		return ""
+	}
+	return fmt.Sprintf("%s%d", n.prefix, i)
+}
 
 // AddPod creates pod i's namespace and link and returns the pod IP.
 func (n *Network) AddPod(i int) (string, error) {
 	if i < 0 || i >= 63 {
 		return "", fmt.Errorf("pod index %d out of range 0..62", i)
+	}
+	if n.loopback {
+		n.pods[i] = true
+		podIP, _ := n.PodAddr(i)
+		return podIP, nil
 	}
 	ns := n.Namespace(i)
 	host := fmt.Sprintf("sepp%dh%d", n.slot, i)
@@ -286,12 +340,34 @@ func (n *Network) AddPod(i int) (string, error) {
 	return podIP, nil
 }
 
-// RemovePod kills what runs in pod i's namespace and deletes it.
+// RemovePod kills what runs in pod i's namespace and deletes it; on
+// loopback it stops the pod's forwarding.
 func (n *Network) RemovePod(i int) {
+	if f := n.forwards[i]; f != nil {
+		f.Close()
+		delete(n.forwards, i)
+	}
 	if n.pods[i] {
-		deleteNamespace(n.Namespace(i))
+		if !n.loopback {
+			deleteNamespace(n.Namespace(i))
+		}
 		delete(n.pods, i)
 	}
+}
+
+// Forward accepts connections at listen (pod i's address and container
+// port) and relays each to target (where its simulator listens) until
+// RemovePod(i).
+func (n *Network) Forward(i int, listen, target string) error {
+	if n.forwards[i] != nil {
+		return fmt.Errorf("pod %d is already forwarded", i)
+	}
+	f, err := newForwarder(listen, target)
+	if err != nil {
+		return err
+	}
+	n.forwards[i] = f
+	return nil
 }
 
 // Close removes every pod namespace and releases the slot.
@@ -300,7 +376,7 @@ func (n *Network) Close() {
 		n.RemovePod(i)
 	}
 	n.sweep()
-	_ = os.Remove(pidFile(n.slot))
+	_ = os.Remove(pidFile(n.dir, n.slot))
 	if n.lock != nil {
 		_ = syscall.Flock(int(n.lock.Fd()), syscall.LOCK_UN)
 		_ = n.lock.Close()

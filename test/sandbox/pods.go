@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -72,7 +73,10 @@ func podFromDeployment(d *appsv1.Deployment, i int, namespace string) *corev1.Po
 // llm-d-inference-sim serving the same model name (the pod's
 // semantic-epp.io/model label) on the same container port, inside the pod's
 // network namespace, with the downward-API variables the simulator reads.
-func simCommand(simBin, netns string, pod *corev1.Pod, simArgs []string) (*exec.Cmd, int, error) {
+// On a loopback network (netns "") the simulator runs in the root
+// namespace on listenPort instead, which the sandbox forwards the pod's
+// address and container port to; the container port is returned either way.
+func simCommand(simBin, netns string, pod *corev1.Pod, simArgs []string, listenPort int) (*exec.Cmd, int, error) {
 	if len(pod.Spec.Containers) == 0 {
 		return nil, 0, fmt.Errorf("pod %s has no container", pod.Name)
 	}
@@ -85,10 +89,16 @@ func simCommand(simBin, netns string, pod *corev1.Pod, simArgs []string) (*exec.
 	if len(c.Ports) > 0 {
 		port = int(c.Ports[0].ContainerPort)
 	}
-	args := []string{"netns", "exec", netns, simBin,
-		"--model", model, "--port", strconv.Itoa(port), "--force-dummy-tokenizer"}
+	listen := port
+	if listenPort != 0 {
+		listen = listenPort
+	}
+	args := []string{"--model", model, "--port", strconv.Itoa(listen), "--force-dummy-tokenizer"}
 	args = append(args, simArgs...)
-	cmd := exec.Command("ip", args...)
+	cmd := exec.Command(simBin, args...)
+	if netns != "" {
+		cmd = exec.Command("ip", append([]string{"netns", "exec", netns, simBin}, args...)...)
+	}
 	cmd.Env = append(os.Environ(), "POD_NAME="+pod.Name, "POD_NAMESPACE="+pod.Namespace)
 	// The simulator dies with the sandbox even when the sandbox is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -112,10 +122,23 @@ func (s *Sandbox) startSim(ctx context.Context, pod *corev1.Pod, index int) (*Si
 		return nil, fmt.Errorf("network for pod %s: %w", pod.Name, err)
 	}
 	simArgs := append(append([]string{}, s.opts.SimArgs...), s.opts.ModelSimArgs[pod.Labels[ModelLabel]]...)
-	cmd, port, err := simCommand(s.opts.SimBinary, s.net.Namespace(index), pod, simArgs)
+	listen := 0
+	if s.net.Loopback() {
+		if listen, err = freePort(); err != nil {
+			s.net.RemovePod(index)
+			return nil, err
+		}
+	}
+	cmd, port, err := simCommand(s.opts.SimBinary, s.net.Namespace(index), pod, simArgs, listen)
 	if err != nil {
 		s.net.RemovePod(index)
 		return nil, err
+	}
+	if listen != 0 {
+		if err := s.net.Forward(index, net.JoinHostPort(podIP, strconv.Itoa(port)), "127.0.0.1:"+strconv.Itoa(listen)); err != nil {
+			s.net.RemovePod(index)
+			return nil, fmt.Errorf("network for pod %s: %w", pod.Name, err)
+		}
 	}
 	sp := &SimPod{
 		Name: pod.Name, Namespace: pod.Namespace, Model: pod.Labels[ModelLabel], IP: podIP, Port: port,

@@ -58,7 +58,21 @@ type Options struct {
 	ModelSimArgs  map[string][]string
 	Out           io.Writer      // progress notes (skipped manifest kinds); default os.Stdout
 	Gateway       gateway.Config // ExtProcAddress is filled in
+	// Network is how pods get their own addresses: NetworkNetns (default:
+	// a network namespace each, needs root), NetworkLoopback (loopback
+	// addresses in the root namespace, each pod's container port forwarded
+	// to its simulator: no privileges, one more local TCP hop in front of
+	// every model server) or NetworkAuto (netns when this machine can
+	// create namespaces, else loopback, with a note on Out).
+	Network string
 }
+
+// Network modes of Options.Network.
+const (
+	NetworkNetns    = "netns"
+	NetworkLoopback = "loopback"
+	NetworkAuto     = "auto"
+)
 
 // Sandbox is a running system. Stop it to release everything.
 type Sandbox struct {
@@ -109,6 +123,12 @@ func (o *Options) defaults() error {
 	def(&o.AssetsDir, ".cache/tools/bin")
 	def(&o.Namespace, "default")
 	def(&o.GatewayListen, "127.0.0.1:0")
+	def(&o.Network, NetworkNetns)
+	switch o.Network {
+	case NetworkNetns, NetworkLoopback, NetworkAuto:
+	default:
+		return fmt.Errorf("sandbox: network %q: want %s, %s or %s", o.Network, NetworkNetns, NetworkLoopback, NetworkAuto)
+	}
 	if len(o.ManifestDirs) == 0 {
 		o.ManifestDirs = []string{"deploy/inferencepool", "deploy/model-servers"}
 	}
@@ -196,7 +216,7 @@ func Start(ctx context.Context, opts Options) (s *Sandbox, err error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
-	netw, err := NewNetwork()
+	netw, err := newNetwork(opts.Network, opts.Out)
 	if err != nil {
 		return nil, err
 	}
@@ -245,6 +265,31 @@ func Start(ctx context.Context, opts Options) (s *Sandbox, err error) {
 		return s, err
 	}
 	return s, s.startGateway(ctx)
+}
+
+// newNetwork makes the network of an Options.Network mode.
+func newNetwork(mode string, out io.Writer) (*Network, error) {
+	switch mode {
+	case NetworkLoopback:
+		return NewLoopbackNetwork()
+	case NetworkAuto:
+		n, err := NewNetwork()
+		if errors.Is(err, ErrNoNetns) {
+			_, _ = fmt.Fprintf(out, "note: %v; the pods get loopback addresses instead\n", err)
+			return NewLoopbackNetwork()
+		}
+		return n, err
+	}
+	return NewNetwork()
+}
+
+// NetworkMode is the mode the sandbox runs in: NetworkNetns or
+// NetworkLoopback (what NetworkAuto chose).
+func (s *Sandbox) NetworkMode() string {
+	if s.net != nil && s.net.Loopback() {
+		return NetworkLoopback
+	}
+	return NetworkNetns
 }
 
 // applyManifests creates every object of the manifest directories; for each

@@ -3,9 +3,14 @@ package sandbox
 import (
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -123,21 +128,27 @@ func TestSimCommand(t *testing.T) {
 	tests := []struct {
 		name      string
 		pod       *corev1.Pod
+		netns     string
+		listen    int
 		wantArgs  string
 		wantPort  int
 		wantProbe string
 		wantErr   string
 	}{
-		{"model label and port", pod(map[string]string{ModelLabel: "phi4-mini"}, 9000, "/ready"),
+		{"model label and port", pod(map[string]string{ModelLabel: "phi4-mini"}, 9000, "/ready"), "ns0", 0,
 			"ip netns exec ns0 /sim --model phi4-mini --port 9000 --force-dummy-tokenizer --mode echo", 9000, "/ready", ""},
-		{"default port and probe", pod(map[string]string{ModelLabel: "llama3-8b"}, 0, ""),
+		{"default port and probe", pod(map[string]string{ModelLabel: "llama3-8b"}, 0, ""), "ns0", 0,
 			"ip netns exec ns0 /sim --model llama3-8b --port 8000 --force-dummy-tokenizer --mode echo", 8000, "/health", ""},
-		{"no model label", pod(nil, 8000, ""), "", 0, "", "no semantic-epp.io/model label"},
-		{"no container", &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "x"}}, "", 0, "", "no container"},
+		// Loopback: no namespace, the simulator on its own port; the
+		// container port is still the pod's.
+		{"loopback", pod(map[string]string{ModelLabel: "phi4-mini"}, 8000, ""), "", 41234,
+			"/sim --model phi4-mini --port 41234 --force-dummy-tokenizer --mode echo", 8000, "/health", ""},
+		{"no model label", pod(nil, 8000, ""), "ns0", 0, "", 0, "", "no semantic-epp.io/model label"},
+		{"no container", &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "x"}}, "ns0", 0, "", 0, "", "no container"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd, port, err := simCommand("/sim", "ns0", tc.pod, []string{"--mode", "echo"})
+			cmd, port, err := simCommand("/sim", tc.netns, tc.pod, []string{"--mode", "echo"}, tc.listen)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -147,7 +158,7 @@ func TestSimCommand(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := strings.Join(append([]string{"ip"}, cmd.Args[1:]...), " "); got != tc.wantArgs || port != tc.wantPort {
+			if got := strings.Join(cmd.Args, " "); got != tc.wantArgs || port != tc.wantPort {
 				t.Fatalf("got %q port %d, want %q port %d", got, port, tc.wantArgs, tc.wantPort)
 			}
 			if p := readinessPath(tc.pod); p != tc.wantProbe {
@@ -300,7 +311,7 @@ func TestKillRecordedIdentifiesByStartTime(t *testing.T) {
 			t.Fatalf("process never exec'd sleep: cmdline %q", b)
 		}
 	}
-	killRecorded(n.slot)
+	killRecorded(n.dir, n.slot)
 	select {
 	case err := <-waited:
 		t.Logf("recorded process ended: %v", err)
@@ -314,13 +325,72 @@ func TestKillRecordedIdentifiesByStartTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	line := fmt.Sprintf("%d %d sleep 300\n", recycled.Process.Pid, st+1)
-	if err := os.WriteFile(pidFile(n.slot), []byte(line), 0o644); err != nil {
+	if err := os.WriteFile(pidFile(n.dir, n.slot), []byte(line), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	killRecorded(n.slot)
+	killRecorded(n.dir, n.slot)
 	select {
 	case err := <-waited:
 		t.Fatalf("a process with another start time was killed: %v", err)
 	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+// TestLoopbackNetwork: without namespaces, two pods get their own loopback
+// addresses on the same port, each forwarded to its own server, and
+// RemovePod and Close stop the forwarding.
+func TestLoopbackNetwork(t *testing.T) {
+	n, err := NewLoopbackNetwork()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if n.Namespace(0) != "" {
+		t.Fatalf("loopback pod has namespace %q", n.Namespace(0))
+	}
+	port, err := freePort() // the pods' shared container port
+	if err != nil {
+		t.Fatal(err)
+	}
+	urls := make([]string, 2)
+	for i := range urls {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = fmt.Fprintf(w, "pod %d", i) }))
+		defer srv.Close()
+		ip, err := n.AddPod(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want, _ := n.PodAddr(i); ip != want || !strings.HasPrefix(ip, "127.244.") {
+			t.Fatalf("pod %d at %s, want %s on loopback", i, ip, want)
+		}
+		listen := net.JoinHostPort(ip, strconv.Itoa(port))
+		if err := n.Forward(i, listen, srv.Listener.Addr().String()); err != nil {
+			t.Fatal(err)
+		}
+		urls[i] = "http://" + listen
+	}
+	c := &http.Client{Timeout: 2 * time.Second}
+	get := func(url string) (string, error) {
+		resp, err := c.Get(url)
+		if err != nil {
+			return "", err
+		}
+		defer func() { _ = resp.Body.Close() }()
+		b, err := io.ReadAll(resp.Body)
+		return string(b), err
+	}
+	for i, u := range urls {
+		for range 2 { // a second request on the kept-alive connection
+			if got, err := get(u); err != nil || got != fmt.Sprintf("pod %d", i) {
+				t.Fatalf("GET %s = %q, %v; want pod %d", u, got, err, i)
+			}
+		}
+	}
+	n.RemovePod(0)
+	if got, err := get(urls[0]); err == nil {
+		t.Fatalf("pod 0 still answers after RemovePod: %q", got)
+	}
+	if got, err := get(urls[1]); err != nil || got != "pod 1" {
+		t.Fatalf("pod 1 = %q, %v after removing pod 0", got, err)
 	}
 }

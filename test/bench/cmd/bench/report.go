@@ -24,12 +24,31 @@ func (r *runner) write(outDir, doc string, abs func(string) string) error {
 	if err := r.writeCSVs(outDir); err != nil {
 		return err
 	}
+	sum := r.summary()
+	if err := bench.WriteJSON(filepath.Join(outDir, "summary.json"), sum); err != nil {
+		return err
+	}
+	for _, d := range sum.AutoMinusExplicit {
+		fmt.Printf("%s, %d tokens: auto (cache miss) − explicit p50 %.3f ms (means %.3f ms; classifier inside the EPP %.3f ms)\n",
+			d.Config, d.Tokens, d.P50, d.Mean, d.ClassifierMean)
+	}
 	var pts []bench.SweepPoint
 	for _, p := range r.sweep {
 		pts = append(pts, bench.SweepPoint{Config: p.cfg, Rate: p.rate, P50: bench.Ms(p.p50), P99: bench.Ms(p.p99)})
 	}
-	if err := bench.PlotSweep(pts, filepath.Join(outDir, "latency-vs-load.png")); err != nil {
-		return err
+	if len(pts) > 0 {
+		if err := bench.PlotSweep(pts, filepath.Join(outDir, "latency-vs-load.png")); err != nil {
+			return err
+		}
+	}
+	if !r.o.full() {
+		// A subset has no document section: the comparisons need every
+		// configuration.
+		if err := os.WriteFile(filepath.Join(outDir, "summary.md"), []byte(r.subsetMarkdown()), 0o644); err != nil {
+			return fmt.Errorf("writing summary: %w", err)
+		}
+		fmt.Printf("raw results in %s\n", outDir)
+		return nil
 	}
 	rel, err := filepath.Rel(filepath.Dir(abs(doc)), outDir)
 	if err != nil {
@@ -89,7 +108,7 @@ func (r *runner) sortedCells() []*cell {
 		out = append(out, c)
 	}
 	order := map[string]int{}
-	for i, c := range bench.Configs {
+	for i, c := range bench.KnownConfigs {
 		order[c] = i
 	}
 	kord := map[string]int{}

@@ -76,6 +76,15 @@ type runner struct {
 	loadAvg  [2]string // /proc/loadavg at start and end: other work on the machine
 }
 
+// procNames names the processes of each configuration's Target.PIDs.
+var procNames = map[string][]string{
+	bench.Plain:        {"epp (plain; two-hop hop 2)"},
+	bench.OneHop:       {"epp (one-hop, ONNX)"},
+	bench.OneHopLinear: {"epp (one-hop, linear)"},
+	bench.TwoHop:       {"semantic-router (two-hop hop 1)", "epp (plain; two-hop hop 2)"},
+	bench.OneHopCPU:    {"epp (one-hop-cpu)"},
+}
+
 func cellKey(cfg string, size int, kind string) string {
 	return fmt.Sprintf("%s/%d/%s", cfg, size, kind)
 }
@@ -93,11 +102,11 @@ func (r *runner) all(ctx context.Context) error {
 			return err
 		}
 	}
-	r.procs = map[string]int{
-		"epp (plain; two-hop hop 2)":      r.sys.targets[bench.Plain].PIDs[0],
-		"epp (one-hop, ONNX)":             r.sys.targets[bench.OneHop].PIDs[0],
-		"epp (one-hop, linear)":           r.sys.targets[bench.OneHopLinear].PIDs[0],
-		"semantic-router (two-hop hop 1)": r.sys.targets[bench.TwoHop].PIDs[0],
+	r.procs = map[string]int{}
+	for cfg, t := range r.sys.targets {
+		for i, pid := range t.PIDs {
+			r.procs[procNames[cfg][i]] = pid
+		}
 	}
 	steps := []struct {
 		name string
@@ -187,7 +196,7 @@ func (r *runner) measureIdle(ctx context.Context) error {
 }
 
 func (r *runner) warmUp(ctx context.Context) error {
-	for _, cfg := range bench.Configs {
+	for _, cfg := range r.o.configs {
 		for _, size := range r.o.sizes {
 			for _, kind := range kinds {
 				n := 10
@@ -218,8 +227,8 @@ func (r *runner) latency(ctx context.Context) error {
 				return err
 			}
 			for round := 0; round < r.o.rounds; round++ {
-				for i := range bench.Configs {
-					cfg := bench.Configs[(i+round)%len(bench.Configs)]
+				for i := range r.o.configs {
+					cfg := r.o.configs[(i+round)%len(r.o.configs)]
 					b, err := r.client.RunSequential(ctx, r.sys.targets[cfg], r.reqs(cfg, size, kind, batch))
 					if err != nil {
 						return err
@@ -255,15 +264,15 @@ func (r *runner) latency(ctx context.Context) error {
 					r.cells[cellKey(cfg, size, kind)].clfMean = time.Duration((a[0] - before[cfg][0]) / n * float64(time.Second))
 				}
 			}
-			for _, cfg := range bench.Configs {
-				if c := r.cells[cellKey(cfg, size, kind)]; c.errors > 0 {
+			line := fmt.Sprintf("  %5d tokens %-9s p50", size, kind)
+			for _, cfg := range r.o.configs {
+				c := r.cells[cellKey(cfg, size, kind)]
+				if c.errors > 0 {
 					fmt.Printf("  %s: %d failed requests, e.g. %s\n", cfg, c.errors, c.errSample)
 				}
+				line += fmt.Sprintf(" %s %.2f ms,", cfg, bench.Ms(bench.Percentile(c.extProc, 0.5)))
 			}
-			fmt.Printf("  %5d tokens %-9s one-hop p50 %.2f ms, two-hop %.2f ms, plain %.2f ms\n", size, kind,
-				bench.Ms(bench.Percentile(r.cells[cellKey(bench.OneHop, size, kind)].extProc, 0.5)),
-				bench.Ms(bench.Percentile(r.cells[cellKey(bench.TwoHop, size, kind)].extProc, 0.5)),
-				bench.Ms(bench.Percentile(r.cells[cellKey(bench.Plain, size, kind)].extProc, 0.5)))
+			fmt.Println(strings.TrimSuffix(line, ","))
 		}
 	}
 	return nil
@@ -320,6 +329,9 @@ func (r *runner) classifierAlone(ctx context.Context) error {
 // load; a configuration whose p99 passed 20× its first p99 or that failed
 // requests is not offered higher loads.
 func (r *runner) loadSweep(ctx context.Context) error {
+	if r.o.step <= 0 {
+		return nil
+	}
 	size := 128
 	if _, ok := r.prompts[size]; !ok {
 		size = r.o.sizes[0]
@@ -327,8 +339,8 @@ func (r *runner) loadSweep(ctx context.Context) error {
 	first := map[string]time.Duration{}
 	stopped := map[string]bool{}
 	for i, rate := range r.o.rates {
-		for j := range bench.Configs {
-			cfg := bench.Configs[(i+j)%len(bench.Configs)]
+		for j := range r.o.configs {
+			cfg := r.o.configs[(i+j)%len(r.o.configs)]
 			if stopped[cfg] {
 				continue
 			}
