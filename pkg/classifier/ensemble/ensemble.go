@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sync"
 
 	"github.com/semantic-epp/semantic-epp/pkg/classifier"
 )
@@ -39,10 +38,6 @@ type Classifier struct {
 	index  [][]int
 	labels []string
 	refine *refinement // nil: none
-	// overlap runs the first member beside the others: its runs are on a
-	// GPU, where the caller only waits, so the others' host work costs no
-	// time (set when the first member's device is cuda).
-	overlap bool
 }
 
 var _ classifier.Classifier = (*Classifier)(nil)
@@ -65,7 +60,7 @@ func New(members []Member) (*Classifier, error) {
 		total += m.Weight
 	}
 	labels := slices.Clone(members[0].Classifier.Labels())
-	e := &Classifier{members: members, labels: labels, overlap: classifier.DeviceOf(members[0].Classifier) == "cuda"}
+	e := &Classifier{members: members, labels: labels}
 	for _, m := range members {
 		idx, err := align(labels, m.Classifier.Labels())
 		if err != nil {
@@ -103,11 +98,6 @@ func align(want, got []string) ([]int, error) {
 	return idx, nil
 }
 
-// SetOverlap overrides whether the first member runs beside the others (on
-// by default when it is on cuda), for benchmarks that compare both. Call it
-// before any classification.
-func (e *Classifier) SetOverlap(on bool) { e.overlap = on }
-
 // Labels returns the label set, in the first member's order.
 func (e *Classifier) Labels() []string { return e.labels }
 
@@ -129,15 +119,21 @@ func (e *Classifier) EmbeddingDim() int {
 	return 0
 }
 
-// Classify classifies text with every member and combines their scores.
+// Classify classifies text with every member, one after the other, and
+// combines their scores.
 func (e *Classifier) Classify(ctx context.Context, text string) (classifier.Result, error) {
 	results := make([]classifier.Result, len(e.members))
-	err := e.eachMember(ctx, func(m int) (err error) {
-		results[m], err = e.members[m].Classifier.Classify(ctx, text)
-		return err
-	})
-	if err != nil {
-		return classifier.Result{}, err
+	for m, mem := range e.members {
+		// Members honour ctx themselves; checking between them also stops
+		// members that answer without looking at it.
+		if err := ctx.Err(); err != nil {
+			return classifier.Result{}, err
+		}
+		r, err := mem.Classifier.Classify(ctx, text)
+		if err != nil {
+			return classifier.Result{}, fmt.Errorf("ensemble member %q: %w", mem.Name, err)
+		}
+		results[m] = r
 	}
 	out, err := e.combine(results)
 	if err != nil || !e.unsure(out) {
@@ -150,16 +146,18 @@ func (e *Classifier) Classify(ctx context.Context, text string) (classifier.Resu
 // combines the results text by text.
 func (e *Classifier) ClassifyBatch(ctx context.Context, texts []string) ([]classifier.Result, error) {
 	per := make([][]classifier.Result, len(e.members))
-	err := e.eachMember(ctx, func(m int) error {
-		rs, err := e.members[m].Classifier.ClassifyBatch(ctx, texts)
-		if err == nil && len(rs) != len(texts) {
-			err = fmt.Errorf("%d results for %d texts", len(rs), len(texts))
+	for m, mem := range e.members {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		rs, err := mem.Classifier.ClassifyBatch(ctx, texts)
+		if err != nil {
+			return nil, fmt.Errorf("ensemble member %q: %w", mem.Name, err)
+		}
+		if len(rs) != len(texts) {
+			return nil, fmt.Errorf("ensemble member %q: %d results for %d texts", mem.Name, len(rs), len(texts))
 		}
 		per[m] = rs
-		return err
-	})
-	if err != nil {
-		return nil, err
 	}
 	out := make([]classifier.Result, len(texts))
 	results := make([]classifier.Result, len(e.members))
@@ -177,46 +175,6 @@ func (e *Classifier) ClassifyBatch(ctx context.Context, texts []string) ([]class
 		return out, nil
 	}
 	return e.refineBatch(ctx, texts, per, out)
-}
-
-// eachMember calls f for every member: one after the other, or with the
-// first member in a goroutine of its own when e.overlap. It returns the
-// error of the first member (in order) that failed, naming it.
-func (e *Classifier) eachMember(ctx context.Context, f func(m int) error) error {
-	errs := make([]error, len(e.members))
-	ended := make([]bool, len(e.members)) // errs[m] is ctx's, f(m) not called
-	call := func(m int) {
-		// Members honour ctx themselves; checking before each also stops
-		// members that answer without looking at it.
-		if errs[m] = ctx.Err(); errs[m] != nil {
-			ended[m] = true
-			return
-		}
-		errs[m] = f(m)
-	}
-	if e.overlap {
-		var wg sync.WaitGroup
-		wg.Go(func() { call(0) })
-		for m := 1; m < len(e.members); m++ {
-			call(m)
-		}
-		wg.Wait()
-	} else {
-		for m := range e.members {
-			if call(m); errs[m] != nil {
-				break
-			}
-		}
-	}
-	for m, err := range errs {
-		if err != nil {
-			if ended[m] {
-				return err
-			}
-			return fmt.Errorf("ensemble member %q: %w", e.members[m].Name, err)
-		}
-	}
-	return nil
 }
 
 // combine returns softmax_i(Σ_m w_m · log max(p_m,i, minProb)), with the

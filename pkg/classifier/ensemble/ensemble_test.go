@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/semantic-epp/semantic-epp/pkg/classifier"
 )
@@ -265,114 +264,5 @@ func TestEmbeddingFromTheMemberThatHasOne(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// onGPU is a member whose device is cuda; its calls wait for wait (when
-// set) to close, so that a test can tell whether the other members ran
-// meanwhile.
-type onGPU struct {
-	*fixed
-	wait chan struct{}
-}
-
-func (g *onGPU) Device() string { return "cuda" }
-func (g *onGPU) Classify(ctx context.Context, text string) (classifier.Result, error) {
-	g.block()
-	return g.fixed.Classify(ctx, text)
-}
-func (g *onGPU) ClassifyBatch(ctx context.Context, texts []string) ([]classifier.Result, error) {
-	g.block()
-	return g.fixed.ClassifyBatch(ctx, texts)
-}
-func (g *onGPU) block() {
-	if g.wait == nil {
-		return
-	}
-	select {
-	case <-g.wait:
-	case <-time.After(10 * time.Second): // only a guard: the test fails below
-	}
-}
-
-// signal is a member that closes its channel when it is called.
-type signal struct {
-	*fixed
-	once sync.Once
-	ch   chan struct{}
-}
-
-func (s *signal) Classify(ctx context.Context, text string) (classifier.Result, error) {
-	s.once.Do(func() { close(s.ch) })
-	return s.fixed.Classify(ctx, text)
-}
-func (s *signal) ClassifyBatch(ctx context.Context, texts []string) ([]classifier.Result, error) {
-	s.once.Do(func() { close(s.ch) })
-	return s.fixed.ClassifyBatch(ctx, texts)
-}
-
-// TestOverlap: with a first member on the GPU the other members run while
-// it is still classifying, the results are those of the members one after
-// the other, and a failing member is still named.
-func TestOverlap(t *testing.T) {
-	ab := []string{"a", "b"}
-	ctx := context.Background()
-	seq, err := New([]Member{
-		{"gpu", &fixed{labels: ab, scores: []float32{0.7, 0.3}}, 1},
-		{"cpu", &fixed{labels: ab, scores: []float32{0.2, 0.8}}, 2},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, _ := seq.Classify(ctx, "t")
-	calls := []struct {
-		name string
-		call func(e *Classifier) (classifier.Result, error)
-	}{
-		{"Classify", func(e *Classifier) (classifier.Result, error) { return e.Classify(ctx, "t") }},
-		{"ClassifyBatch", func(e *Classifier) (classifier.Result, error) {
-			rs, err := e.ClassifyBatch(ctx, []string{"t"})
-			if err != nil {
-				return classifier.Result{}, err
-			}
-			return rs[0], nil
-		}},
-	}
-	for _, c := range calls {
-		t.Run(c.name, func(t *testing.T) {
-			called := make(chan struct{})
-			e, err := New([]Member{
-				{"gpu", &onGPU{fixed: &fixed{labels: ab, scores: []float32{0.7, 0.3}}, wait: called}, 1},
-				{"cpu", &signal{fixed: &fixed{labels: ab, scores: []float32{0.2, 0.8}}, ch: called}, 2},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !e.overlap {
-				t.Fatal("a first member on cuda does not overlap")
-			}
-			start := time.Now()
-			got, err := c.call(e)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if time.Since(start) >= 10*time.Second {
-				t.Error("the GPU member waited for the other member: they did not overlap")
-			}
-			if got.Label != want.Label || got.Scores[0] != want.Scores[0] {
-				t.Errorf("overlapped %+v, one after the other %+v", got, want)
-			}
-			boom := errors.New("boom")
-			e, _ = New([]Member{
-				{"gpu", &onGPU{fixed: &fixed{labels: ab, scores: []float32{0.7, 0.3}, err: boom}}, 1},
-				{"cpu", &fixed{labels: ab, scores: []float32{0.2, 0.8}}, 1},
-			})
-			if _, err := c.call(e); !errors.Is(err, boom) || !strings.Contains(err.Error(), `"gpu"`) {
-				t.Errorf("failing GPU member: %v, want boom naming it", err)
-			}
-		})
-	}
-	if seq.overlap {
-		t.Error("members without a device overlap")
 	}
 }

@@ -104,8 +104,7 @@ func refinementsRefined() prometheus.Counter {
 // on the texts of SEMANTIC_EPP_PARITY_DATA from BENCH_CONCURRENCY callers
 // (default 1, 1,024 and 4,096): texts/s, and at one caller the latency
 // percentiles. BENCH_ATTENTION, a comma-separated list of attentionKernel
-// values, runs each side by side (default: the default kernel);
-// BENCH_OVERLAP see benchOverlap.
+// values, runs each side by side (default: the default kernel).
 func BenchmarkGPUDefault(b *testing.B) {
 	data := os.Getenv("SEMANTIC_EPP_PARITY_DATA")
 	if !cudaRequested() || data == "" {
@@ -124,52 +123,35 @@ func BenchmarkGPUDefault(b *testing.B) {
 	for _, conc := range concs {
 		for _, prepare := range benchPrepare() {
 			for _, kernel := range strings.Split(os.Getenv("BENCH_ATTENTION"), ",") {
-				for _, overlap := range benchOverlap() {
-					name := fmt.Sprintf("conc=%d%s", conc, prepareName(prepare))
-					if kernel != "" {
-						name += "/attention=" + kernel
-					}
-					if !overlap {
-						name += "/overlap=off"
-					}
-					b.Run(name, func(b *testing.B) {
-						opts := classifier.FactoryOptions{Batch: func(c classifier.Classifier, workers int) classifier.Classifier {
-							if !prepare {
-								c = unprepared{c}
-							}
-							if w, _ := strconv.Atoi(os.Getenv("BENCH_WORKERS")); w > 0 {
-								workers = w
-							}
-							return batching.New(c, batching.Options{MaxBatchSize: maxBatch, MaxBatchWait: time.Millisecond, Workers: workers})
-						}}
-						sessions, _ := strconv.Atoi(os.Getenv("BENCH_SESSIONS"))
-						loadStart := time.Now()
-						c, err := Factory(context.Background(), fmt.Appendf(nil, `{"device": "cuda", "cudaFallback": "fail", "sessions": %d%s}`,
-							sessions, attentionParam(kernel)), opts)
-						if err != nil {
-							b.Fatal(err)
-						}
-						defer func() { _ = c.Close() }()
-						loaded := time.Since(loadStart)
-						if !overlap {
-							c.(*ensemble.Classifier).SetOverlap(false)
-						}
-						classifyCallers(b, c, conc, func(i int) string { return texts[i%len(texts)] }, conc == 1)
-						b.ReportMetric(loaded.Seconds(), "load-s")
-					})
+				name := fmt.Sprintf("conc=%d%s", conc, prepareName(prepare))
+				if kernel != "" {
+					name += "/attention=" + kernel
 				}
+				b.Run(name, func(b *testing.B) {
+					opts := classifier.FactoryOptions{Batch: func(c classifier.Classifier, workers int) classifier.Classifier {
+						if !prepare {
+							c = unprepared{c}
+						}
+						if w, _ := strconv.Atoi(os.Getenv("BENCH_WORKERS")); w > 0 {
+							workers = w
+						}
+						return batching.New(c, batching.Options{MaxBatchSize: maxBatch, MaxBatchWait: time.Millisecond, Workers: workers})
+					}}
+					sessions, _ := strconv.Atoi(os.Getenv("BENCH_SESSIONS"))
+					loadStart := time.Now()
+					c, err := Factory(context.Background(), fmt.Appendf(nil, `{"device": "cuda", "cudaFallback": "fail", "sessions": %d%s}`,
+						sessions, attentionParam(kernel)), opts)
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer func() { _ = c.Close() }()
+					loaded := time.Since(loadStart)
+					classifyCallers(b, c, conc, func(i int) string { return texts[i%len(texts)] }, conc == 1)
+					b.ReportMetric(loaded.Seconds(), "load-s")
+				})
 			}
 		}
 	}
-}
-
-// benchOverlap: BENCH_OVERLAP=off-too adds the ensemble's members one after
-// the other (overlap=off) beside the default.
-func benchOverlap() []bool {
-	if os.Getenv("BENCH_OVERLAP") == "off-too" {
-		return []bool{true, false}
-	}
-	return []bool{true}
 }
 
 // attentionParam is the attentionKernel parameter for kernel, as a JSON
