@@ -131,6 +131,13 @@ func reportPercentiles(b *testing.B, durs []time.Duration) {
 // classifyCallers has conc goroutines share b.N Classify calls, the i-th of
 // text(i), and reports texts/s; timed also reports each call's p50 and p99.
 func classifyCallers(b *testing.B, cl classifier.Classifier, conc int, text func(int) string, timed bool) {
+	pacedCallers(b, cl, conc, text, timed, 0)
+}
+
+// pacedCallers is classifyCallers with each caller pausing pace after each
+// call (outside the timed call), as requests one at a time with gaps between
+// them arrive at the EPP.
+func pacedCallers(b *testing.B, cl classifier.Classifier, conc int, text func(int) string, timed bool, pace time.Duration) {
 	b.Helper()
 	var next atomic.Int64
 	var mu sync.Mutex
@@ -156,6 +163,9 @@ func classifyCallers(b *testing.B, cl classifier.Classifier, conc int, text func
 					mu.Lock()
 					durs = append(durs, d)
 					mu.Unlock()
+				}
+				if pace > 0 {
+					time.Sleep(pace)
 				}
 			}
 		})

@@ -104,7 +104,8 @@ func refinementsRefined() prometheus.Counter {
 // on the texts of SEMANTIC_EPP_PARITY_DATA from BENCH_CONCURRENCY callers
 // (default 1, 1,024 and 4,096): texts/s, and at one caller the latency
 // percentiles. BENCH_ATTENTION, a comma-separated list of attentionKernel
-// values, runs each side by side (default: the default kernel).
+// values, runs each side by side (default: the default kernel);
+// BENCH_PACE (a duration) adds one caller pausing that long between calls.
 func BenchmarkGPUDefault(b *testing.B) {
 	data := os.Getenv("SEMANTIC_EPP_PARITY_DATA")
 	if !cudaRequested() || data == "" {
@@ -120,35 +121,47 @@ func BenchmarkGPUDefault(b *testing.B) {
 	if os.Getenv("BENCH_CONCURRENCY") != "" {
 		concs = benchConcurrency()
 	}
+	paces := []time.Duration{0}
+	if d, err := time.ParseDuration(os.Getenv("BENCH_PACE")); err == nil && d > 0 {
+		paces = append(paces, d)
+	}
 	for _, conc := range concs {
 		for _, prepare := range benchPrepare() {
 			for _, kernel := range strings.Split(os.Getenv("BENCH_ATTENTION"), ",") {
-				name := fmt.Sprintf("conc=%d%s", conc, prepareName(prepare))
-				if kernel != "" {
-					name += "/attention=" + kernel
-				}
-				b.Run(name, func(b *testing.B) {
-					opts := classifier.FactoryOptions{Batch: func(c classifier.Classifier, workers int) classifier.Classifier {
-						if !prepare {
-							c = unprepared{c}
-						}
-						if w, _ := strconv.Atoi(os.Getenv("BENCH_WORKERS")); w > 0 {
-							workers = w
-						}
-						return batching.New(c, batching.Options{MaxBatchSize: maxBatch, MaxBatchWait: time.Millisecond, Workers: workers})
-					}}
-					sessions, _ := strconv.Atoi(os.Getenv("BENCH_SESSIONS"))
-					loadStart := time.Now()
-					c, err := Factory(context.Background(), fmt.Appendf(nil, `{"device": "cuda", "cudaFallback": "fail", "sessions": %d%s}`,
-						sessions, attentionParam(kernel)), opts)
-					if err != nil {
-						b.Fatal(err)
+				for _, pace := range paces {
+					if pace > 0 && conc != 1 {
+						continue
 					}
-					defer func() { _ = c.Close() }()
-					loaded := time.Since(loadStart)
-					classifyCallers(b, c, conc, func(i int) string { return texts[i%len(texts)] }, conc == 1)
-					b.ReportMetric(loaded.Seconds(), "load-s")
-				})
+					name := fmt.Sprintf("conc=%d%s", conc, prepareName(prepare))
+					if kernel != "" {
+						name += "/attention=" + kernel
+					}
+					if pace > 0 {
+						name += "/pace=" + pace.String()
+					}
+					b.Run(name, func(b *testing.B) {
+						opts := classifier.FactoryOptions{Batch: func(c classifier.Classifier, workers int) classifier.Classifier {
+							if !prepare {
+								c = unprepared{c}
+							}
+							if w, _ := strconv.Atoi(os.Getenv("BENCH_WORKERS")); w > 0 {
+								workers = w
+							}
+							return batching.New(c, batching.Options{MaxBatchSize: maxBatch, MaxBatchWait: time.Millisecond, Workers: workers})
+						}}
+						sessions, _ := strconv.Atoi(os.Getenv("BENCH_SESSIONS"))
+						loadStart := time.Now()
+						c, err := Factory(context.Background(), fmt.Appendf(nil, `{"device": "cuda", "cudaFallback": "fail", "sessions": %d%s}`,
+							sessions, attentionParam(kernel)), opts)
+						if err != nil {
+							b.Fatal(err)
+						}
+						defer func() { _ = c.Close() }()
+						loaded := time.Since(loadStart)
+						pacedCallers(b, c, conc, func(i int) string { return texts[i%len(texts)] }, conc == 1, pace)
+						b.ReportMetric(loaded.Seconds(), "load-s")
+					})
+				}
 			}
 		}
 	}
