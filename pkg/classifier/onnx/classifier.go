@@ -376,7 +376,9 @@ func (c *Classifier) runSession(ctx context.Context, encs []tokenizer.Encoding, 
 	}
 	var logits, embs [][]float32
 	var err error
-	c.runners.do(func() { logits, embs, err = c.runPadded(ctx, encs, b, s) })
+	if werr := c.runners.do(ctx, func() { logits, embs, err = c.runPadded(ctx, encs, b, s) }); werr != nil {
+		return nil, nil, fmt.Errorf("onnx run cancelled waiting for a runner: %w", werr)
+	}
 	return logits, embs, err
 }
 

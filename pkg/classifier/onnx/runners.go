@@ -58,11 +58,17 @@ func startRunners(n int, warm func() error) (*runners, error) {
 	return r, nil
 }
 
-// do runs f on the first free runner and returns when it has run.
-func (r *runners) do(f func()) {
+// do runs f on the first free runner and returns when it has run, or
+// ctx's error when ctx ends before a runner is free (f then never runs).
+func (r *runners) do(ctx context.Context, f func()) error {
 	done := make(chan struct{})
-	r.jobs <- func() { defer close(done); f() }
+	select {
+	case r.jobs <- func() { defer close(done); f() }:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	<-done
+	return nil
 }
 
 // stop ends the runners once their jobs are done; no do may follow.

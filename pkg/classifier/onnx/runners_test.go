@@ -85,7 +85,9 @@ func TestRunners(t *testing.T) {
 	for range 30 {
 		wg.Go(func() {
 			var tid int
-			r.do(func() { tid = syscall.Gettid() })
+			if err := r.do(context.Background(), func() { tid = syscall.Gettid() }); err != nil {
+				t.Error(err)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			if !warmed[tid] {
@@ -94,6 +96,22 @@ func TestRunners(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	// A caller whose context ends while every runner is busy stops waiting,
+	// and its job never runs.
+	release, busy := make(chan struct{}), make(chan struct{}, 3)
+	for range 3 {
+		go func() { _ = r.do(context.Background(), func() { busy <- struct{}{}; <-release }) }()
+	}
+	for range 3 {
+		<-busy
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ran := false
+	if err := r.do(ctx, func() { ran = true }); !errors.Is(err, context.Canceled) || ran {
+		t.Errorf("do with an ended context while all runners are busy: %v (ran %v), want context.Canceled", err, ran)
+	}
+	close(release)
 	r.stop()
 
 	boom := errors.New("boom")
