@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -233,4 +234,4 @@ const (
 var Configs = []string{Plain, OneHop, OneHopLinear, TwoHop}
 
 // KnownConfigs is Configs and the optional ones, in report order.
-var KnownConfigs = []string{Plain, OneHop, OneHopLinear, TwoHop, OneHopCPU}
+var KnownConfigs = append(slices.Clone(Configs), OneHopCPU)

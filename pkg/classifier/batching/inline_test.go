@@ -33,6 +33,18 @@ func (w *whoRuns) ClassifyBatch(ctx context.Context, texts []string) ([]classifi
 	return w.probe.ClassifyBatch(ctx, texts)
 }
 
+// classifyOnOwnGoroutine classifies text on a new goroutine, whose id it
+// sends on caller first; the call's error comes on done.
+func classifyOnOwnGoroutine(b *Batcher, text string) (done chan error, caller chan uint64) {
+	done, caller = make(chan error, 1), make(chan uint64, 1)
+	go func() {
+		caller <- goroutineID()
+		_, err := b.Classify(context.Background(), text)
+		done <- err
+	}()
+	return done, caller
+}
+
 // TestLoneRequestRunsInItsCaller: on an idle batcher the caller runs its
 // own request; one that arrives while a batch runs is a worker's.
 func TestLoneRequestRunsInItsCaller(t *testing.T) {
@@ -40,23 +52,12 @@ func TestLoneRequestRunsInItsCaller(t *testing.T) {
 	w := &whoRuns{probe: p, ran: make(chan uint64, 10)}
 	b := New(w, Options{MaxBatchSize: 8, Workers: 2})
 	defer func() { _ = b.Close() }()
-	caller := make(chan uint64, 1)
-	first := make(chan error, 1)
-	go func() {
-		caller <- goroutineID()
-		_, err := b.Classify(context.Background(), "lone")
-		first <- err
-	}()
+	first, caller := classifyOnOwnGoroutine(b, "lone")
 	<-p.started
 	if got, want := <-w.ran, <-caller; got != want {
 		t.Errorf("lone request ran on goroutine %d, not its caller's %d", got, want)
 	}
-	second := make(chan error, 1)
-	go func() {
-		caller <- goroutineID()
-		_, err := b.Classify(context.Background(), "while busy")
-		second <- err
-	}()
+	second, caller := classifyOnOwnGoroutine(b, "while busy")
 	<-p.started
 	if got, c := <-w.ran, <-caller; got == c {
 		t.Error("a request that came while a batch ran was run by its caller, not a worker")

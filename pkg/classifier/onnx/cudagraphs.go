@@ -51,10 +51,7 @@ func graphShape(batch, seq, maxSeq int) (int, int, bool) {
 	if batch > maxGraphBatch {
 		return 0, 0, false
 	}
-	b := 1
-	for b < batch {
-		b *= 2
-	}
+	b := bucketBatch(batch) // a power of two up to maxGraphBatch
 	for _, s := range graphSeqs(maxSeq) {
 		if s >= seq {
 			return b, s, true
