@@ -28,6 +28,7 @@ import (
 
 	"github.com/semantic-epp/semantic-epp/pkg/classifier"
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/onnx/cudagraph"
+	"github.com/semantic-epp/semantic-epp/pkg/classifier/onnx/lockedthread"
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/tokenizer"
 )
 
@@ -61,8 +62,11 @@ type Classifier struct {
 	next     atomic.Uint64
 	graphs   *cudagraph.Session // small batches on CUDA; nil without CUDA graphs
 	// runners make the session runs on CUDA (nil on the CPU, where runs are
-	// made on the caller's goroutine).
-	runners *runners
+	// made on the caller's goroutine); see startRunners.
+	runners *lockedthread.Pool
+	// spin is how long a CUDA runner or graph thread, and the run waiting on
+	// it, spin before they park (Options.ThreadSpin).
+	spin time.Duration
 	// buckets pads session runs to the shape buckets (shapeBuckets).
 	buckets bool
 	// graphsErr says why a CUDA classifier with cudaGraphs on runs without
@@ -134,6 +138,7 @@ func Load(ctx context.Context, o Options, fsys fs.FS) (*Classifier, error) {
 		_ = c.destroySessions()
 		return nil, err
 	}
+	c.spin = o.threadSpin()
 	if c.device == DeviceCUDA && o.CUDAGraphs == CUDAGraphsOn {
 		widths := []int{len(labels)}
 		if c.embedding != "" {
@@ -376,7 +381,7 @@ func (c *Classifier) runSession(ctx context.Context, encs []tokenizer.Encoding, 
 	}
 	var logits, embs [][]float32
 	var err error
-	if werr := c.runners.do(ctx, func() { logits, embs, err = c.runPadded(ctx, encs, b, s) }); werr != nil {
+	if werr := c.runners.Do(ctx, func() { logits, embs, err = c.runPadded(ctx, encs, b, s) }); werr != nil {
 		return nil, nil, fmt.Errorf("onnx run cancelled waiting for a runner: %w", werr)
 	}
 	return logits, embs, err
@@ -447,7 +452,7 @@ func (c *Classifier) Close() error {
 	}
 	c.closed = true
 	if c.runners != nil {
-		c.runners.stop()
+		c.runners.Stop()
 	}
 	if c.graphs != nil {
 		_ = c.graphs.Close()

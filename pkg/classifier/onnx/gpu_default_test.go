@@ -105,7 +105,9 @@ func refinementsRefined() prometheus.Counter {
 // (default 1, 1,024 and 4,096): texts/s, and at one caller the latency
 // percentiles. BENCH_ATTENTION, a comma-separated list of attentionKernel
 // values, runs each side by side (default: the default kernel);
-// BENCH_PACE (a duration) adds one caller pausing that long between calls.
+// BENCH_PACE, a comma-separated list of durations, adds one caller pausing
+// that long between calls; BENCH_SPIN, a list of threadSpin values, runs
+// each side by side.
 func BenchmarkGPUDefault(b *testing.B) {
 	data := os.Getenv("SEMANTIC_EPP_PARITY_DATA")
 	if !cudaRequested() || data == "" {
@@ -122,49 +124,74 @@ func BenchmarkGPUDefault(b *testing.B) {
 		concs = benchConcurrency()
 	}
 	paces := []time.Duration{0}
-	if d, err := time.ParseDuration(os.Getenv("BENCH_PACE")); err == nil && d > 0 {
-		paces = append(paces, d)
+	for _, p := range strings.Split(os.Getenv("BENCH_PACE"), ",") {
+		if d, err := time.ParseDuration(p); err == nil && d > 0 {
+			paces = append(paces, d)
+		}
 	}
 	for _, conc := range concs {
 		for _, prepare := range benchPrepare() {
-			for _, kernel := range strings.Split(os.Getenv("BENCH_ATTENTION"), ",") {
-				for _, pace := range paces {
-					if pace > 0 && conc != 1 {
-						continue
-					}
-					name := fmt.Sprintf("conc=%d%s", conc, prepareName(prepare))
-					if kernel != "" {
-						name += "/attention=" + kernel
-					}
-					if pace > 0 {
-						name += "/pace=" + pace.String()
-					}
-					b.Run(name, func(b *testing.B) {
-						opts := classifier.FactoryOptions{Batch: func(c classifier.Classifier, workers int) classifier.Classifier {
-							if !prepare {
-								c = unprepared{c}
-							}
-							if w, _ := strconv.Atoi(os.Getenv("BENCH_WORKERS")); w > 0 {
-								workers = w
-							}
-							return batching.New(c, batching.Options{MaxBatchSize: maxBatch, MaxBatchWait: time.Millisecond, Workers: workers})
-						}}
-						sessions, _ := strconv.Atoi(os.Getenv("BENCH_SESSIONS"))
-						loadStart := time.Now()
-						c, err := Factory(context.Background(), fmt.Appendf(nil, `{"device": "cuda", "cudaFallback": "fail", "sessions": %d%s}`,
-							sessions, attentionParam(kernel)), opts)
-						if err != nil {
-							b.Fatal(err)
-						}
-						defer func() { _ = c.Close() }()
-						loaded := time.Since(loadStart)
-						pacedCallers(b, c, conc, func(i int) string { return texts[i%len(texts)] }, conc == 1, pace)
-						b.ReportMetric(loaded.Seconds(), "load-s")
-					})
+			for _, v := range gpuVariants(paces) {
+				if v.pace > 0 && conc != 1 {
+					continue
 				}
+				b.Run(fmt.Sprintf("conc=%d%s%s", conc, prepareName(prepare), v.name), func(b *testing.B) {
+					opts := classifier.FactoryOptions{Batch: func(c classifier.Classifier, workers int) classifier.Classifier {
+						if !prepare {
+							c = unprepared{c}
+						}
+						if w, _ := strconv.Atoi(os.Getenv("BENCH_WORKERS")); w > 0 {
+							workers = w
+						}
+						return batching.New(c, batching.Options{MaxBatchSize: maxBatch, MaxBatchWait: time.Millisecond, Workers: workers})
+					}}
+					sessions, _ := strconv.Atoi(os.Getenv("BENCH_SESSIONS"))
+					loadStart := time.Now()
+					c, err := Factory(context.Background(), fmt.Appendf(nil, `{"device": "cuda", "cudaFallback": "fail", "sessions": %d%s}`,
+						sessions, v.params), opts)
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer func() { _ = c.Close() }()
+					loaded := time.Since(loadStart)
+					pacedCallers(b, c, conc, func(i int) string { return texts[i%len(texts)] }, conc == 1, v.pace)
+					b.ReportMetric(loaded.Seconds(), "load-s")
+				})
 			}
 		}
 	}
+}
+
+// gpuVariant is one configuration BenchmarkGPUDefault runs side by side
+// with the others: its name suffix, its extra JSON parameters and the
+// pause of its one caller.
+type gpuVariant struct {
+	name, params string
+	pace         time.Duration
+}
+
+// gpuVariants are BENCH_ATTENTION's kernels × BENCH_SPIN's spins × paces.
+func gpuVariants(paces []time.Duration) []gpuVariant {
+	var out []gpuVariant
+	for _, kernel := range strings.Split(os.Getenv("BENCH_ATTENTION"), ",") {
+		for _, spin := range strings.Split(os.Getenv("BENCH_SPIN"), ",") {
+			for _, pace := range paces {
+				v := gpuVariant{params: attentionParam(kernel), pace: pace}
+				if kernel != "" {
+					v.name += "/attention=" + kernel
+				}
+				if spin != "" {
+					v.name += "/spin=" + spin
+					v.params += fmt.Sprintf(`, "threadSpin": %q`, spin)
+				}
+				if pace > 0 {
+					v.name += "/pace=" + pace.String()
+				}
+				out = append(out, v)
+			}
+		}
+	}
+	return out
 }
 
 // attentionParam is the attentionKernel parameter for kernel, as a JSON

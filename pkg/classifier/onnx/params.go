@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/semantic-epp/semantic-epp/pkg/classifier"
 )
@@ -56,6 +59,15 @@ type Options struct {
 	// when capture or the check fails the classifier runs without graphs,
 	// logged. Ignored on the CPU.
 	CUDAGraphs string `json:"cudaGraphs,omitempty"`
+	// ThreadSpin is how long a CUDA thread (a runner's or the CUDA graphs'),
+	// and the run waiting on it, spin before they park, e.g. "2ms"; "0s"
+	// never spins; unset means DefaultThreadSpin. A run reaching a parked
+	// thread pays two OS wake-ups, a large share of a sub-millisecond GPU
+	// run; requests arriving at a steady pace find it spinning instead. At
+	// most a quarter of the Go scheduler's processors spin at once (none
+	// with fewer than four), so a small pod does not spin. Ignored on the
+	// CPU.
+	ThreadSpin *metav1.Duration `json:"threadSpin,omitempty"`
 	// Sessions is how many ONNX Runtime sessions of the model run batches
 	// side by side (1 to maxSessions; 0 means 1). Runs of one session share
 	// its state; on CUDA a session of its own per batch worker lets their
@@ -129,6 +141,24 @@ func (o *Options) applyDefaults() {
 	if o.Sessions == 0 {
 		o.Sessions = 1
 	}
+	if o.ThreadSpin == nil {
+		o.ThreadSpin = &metav1.Duration{Duration: DefaultThreadSpin}
+	}
+}
+
+// DefaultThreadSpin is Options.ThreadSpin when unset: longer than the gap
+// between the classifications of one client's back-to-back requests.
+const DefaultThreadSpin = 2 * time.Millisecond
+
+// maxThreadSpin bounds Options.ThreadSpin: a longer spin only burns cores.
+const maxThreadSpin = 100 * time.Millisecond
+
+// threadSpin is ThreadSpin's duration (DefaultThreadSpin when unset).
+func (o Options) threadSpin() time.Duration {
+	if o.ThreadSpin == nil {
+		return DefaultThreadSpin
+	}
+	return o.ThreadSpin.Duration
 }
 
 // maxSessions bounds Options.Sessions: more sessions than batch workers
@@ -168,6 +198,9 @@ func (o Options) validate() error {
 	}
 	if o.Sessions < 0 || o.Sessions > maxSessions {
 		errs = append(errs, fmt.Errorf("sessions %d: want 1 to %d (0: 1)", o.Sessions, maxSessions))
+	}
+	if o.ThreadSpin != nil && (o.ThreadSpin.Duration < 0 || o.ThreadSpin.Duration > maxThreadSpin) {
+		errs = append(errs, fmt.Errorf("threadSpin %s: want 0s to %s", o.ThreadSpin.Duration, maxThreadSpin))
 	}
 	if strings.TrimSpace(o.EmbeddingOutput) != o.EmbeddingOutput {
 		errs = append(errs, fmt.Errorf("embeddingOutput %q: leading or trailing spaces", o.EmbeddingOutput))

@@ -1,9 +1,11 @@
 package onnx
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestBatchWorkers(t *testing.T) {
@@ -115,5 +117,38 @@ func TestGraphShapes(t *testing.T) {
 	}
 	if got := graphSeqs(200); got[len(got)-1] != 200 || got[len(got)-2] != 128 {
 		t.Errorf("graphSeqs(200) = %v, want … 128, 200", got)
+	}
+}
+
+func TestThreadSpin(t *testing.T) {
+	tests := []struct {
+		json    string
+		want    time.Duration
+		wantErr string
+	}{
+		{`{}`, DefaultThreadSpin, ""},
+		{`{"threadSpin": "0s"}`, 0, ""},
+		{`{"threadSpin": "500us"}`, 500 * time.Microsecond, ""},
+		{`{"threadSpin": "100ms"}`, 100 * time.Millisecond, ""},
+		{`{"threadSpin": "-1ms"}`, -time.Millisecond, "threadSpin -1ms: want 0s to 100ms"},
+		{`{"threadSpin": "1s"}`, time.Second, "threadSpin 1s: want 0s to 100ms"},
+	}
+	for _, tt := range tests {
+		var o Options
+		if err := json.Unmarshal([]byte(tt.json), &o); err != nil {
+			t.Fatalf("%s: %v", tt.json, err)
+		}
+		wantValidateErr(t, o, tt.wantErr)
+		if got := o.threadSpin(); got != tt.want {
+			t.Errorf("%s: threadSpin %s, want %s", tt.json, got, tt.want)
+		}
+		o.applyDefaults()
+		if got := o.threadSpin(); got != tt.want {
+			t.Errorf("%s after defaults: threadSpin %s, want %s", tt.json, got, tt.want)
+		}
+	}
+	var o Options
+	if err := json.Unmarshal([]byte(`{"threadSpin": "fast"}`), &o); err == nil {
+		t.Error(`threadSpin "fast" decoded without an error`)
 	}
 }

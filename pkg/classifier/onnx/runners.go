@@ -4,78 +4,14 @@ package onnx
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"runtime"
-	"sync"
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/semantic-epp/semantic-epp/pkg/classifier/onnx/lockedthread"
 	"github.com/semantic-epp/semantic-epp/pkg/classifier/tokenizer"
 )
-
-// runners are goroutines, each locked to its own OS thread, that make a
-// CUDA classifier's session runs. ONNX Runtime's CUDA provider keeps state
-// per OS thread (cuDNN's attention plans are cached thread-locally, keyed by
-// the shape), and a cgo call runs on whichever thread its goroutine happens
-// to be on: a micro-batcher's worker that waits on a channel between
-// batches resumes on any of the process's threads, so without fixed threads
-// a run can rebuild a plan it built a moment ago on another thread.
-type runners struct {
-	jobs chan func()
-	wg   sync.WaitGroup
-}
-
-// startRunners starts n runners; each runs warm on its own thread before
-// taking work. When a warm-up fails the runners stop and its error is
-// returned.
-func startRunners(n int, warm func() error) (*runners, error) {
-	r := &runners{jobs: make(chan func())}
-	errs := make(chan error, n)
-	for range n {
-		r.wg.Go(func() {
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			err := warm()
-			errs <- err
-			if err != nil {
-				return
-			}
-			for job := range r.jobs {
-				job()
-			}
-		})
-	}
-	var all []error
-	for range n {
-		all = append(all, <-errs)
-	}
-	if err := errors.Join(all...); err != nil {
-		r.stop()
-		return nil, err
-	}
-	return r, nil
-}
-
-// do runs f on the first free runner and returns when it has run, or
-// ctx's error when ctx ends before a runner is free (f then never runs).
-func (r *runners) do(ctx context.Context, f func()) error {
-	done := make(chan struct{})
-	select {
-	case r.jobs <- func() { defer close(done); f() }:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	<-done
-	return nil
-}
-
-// stop ends the runners once their jobs are done; no do may follow.
-func (r *runners) stop() {
-	close(r.jobs)
-	r.wg.Wait()
-}
 
 // Shape buckets of the plain session on CUDA (shapeBuckets): a kernel that
 // plans per shape (cuDNN's attention) then sees a few dozen shapes, each
@@ -148,8 +84,14 @@ func shapeBuckets(o Options, device string) bool {
 	return device == DeviceCUDA && !o.exactFP32 && (o.AttentionKernel == "cudnn" || o.AttentionKernel == "auto")
 }
 
-// startRunners gives a CUDA classifier its runners (as many as the
-// micro-batcher's workers). With shape buckets each runner first runs every
+// startRunners gives a CUDA classifier its runners: goroutines, each locked
+// to its own OS thread, that make its session runs, as many as the
+// micro-batcher's workers. ONNX Runtime's CUDA provider keeps state per OS
+// thread (cuDNN's attention plans are cached thread-locally, keyed by the
+// shape), and a cgo call runs on whichever thread its goroutine happens to
+// be on: a micro-batcher's worker that waits on a channel between batches
+// resumes on any of the process's threads, so without fixed threads a run
+// can rebuild a plan it built a moment ago on another thread. With shape buckets each runner first runs every
 // bucket shape up to maxBucketBatch once, so that its thread has planned
 // them before traffic comes; the batches CUDA graphs run are left out.
 func (c *Classifier) startRunners(ctx context.Context, workers int) error {
@@ -171,7 +113,7 @@ func (c *Classifier) startRunners(ctx context.Context, workers int) error {
 		}
 	}
 	start := time.Now()
-	r, err := startRunners(workers, warm)
+	r, err := lockedthread.Start(workers, c.spin, warm)
 	if err != nil {
 		return err
 	}

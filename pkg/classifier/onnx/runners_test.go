@@ -4,13 +4,10 @@ package onnx
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"slices"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 )
 
@@ -61,70 +58,6 @@ func TestShapeBuckets(t *testing.T) {
 		if got := shapeBuckets(tc.o, tc.device); got != tc.want {
 			t.Errorf("shapeBuckets(%+v, %s) = %v, want %v", tc.o, tc.device, got, tc.want)
 		}
-	}
-}
-
-// TestRunners: every runner warms up on the thread it then serves jobs on,
-// jobs run one per free runner, and a failed warm-up is returned.
-func TestRunners(t *testing.T) {
-	var mu sync.Mutex
-	warmed := map[int]bool{}
-	r, err := startRunners(3, func() error {
-		mu.Lock()
-		defer mu.Unlock()
-		warmed[syscall.Gettid()] = true
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(warmed) != 3 {
-		t.Fatalf("%d threads warmed, want 3", len(warmed))
-	}
-	var wg sync.WaitGroup
-	for range 30 {
-		wg.Go(func() {
-			var tid int
-			if err := r.do(context.Background(), func() { tid = syscall.Gettid() }); err != nil {
-				t.Error(err)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if !warmed[tid] {
-				t.Errorf("job ran on thread %d, not on a warmed runner's", tid)
-			}
-		})
-	}
-	wg.Wait()
-	// A caller whose context ends while every runner is busy stops waiting,
-	// and its job never runs.
-	release, busy := make(chan struct{}), make(chan struct{}, 3)
-	for range 3 {
-		go func() { _ = r.do(context.Background(), func() { busy <- struct{}{}; <-release }) }()
-	}
-	for range 3 {
-		<-busy
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	ran := false
-	if err := r.do(ctx, func() { ran = true }); !errors.Is(err, context.Canceled) || ran {
-		t.Errorf("do with an ended context while all runners are busy: %v (ran %v), want context.Canceled", err, ran)
-	}
-	close(release)
-	r.stop()
-
-	boom := errors.New("boom")
-	calls := 0
-	if _, err := startRunners(2, func() error {
-		mu.Lock()
-		defer mu.Unlock()
-		if calls++; calls == 2 {
-			return boom
-		}
-		return nil
-	}); !errors.Is(err, boom) {
-		t.Fatalf("startRunners with a failing warm-up: %v, want %v", err, boom)
 	}
 }
 

@@ -13,9 +13,9 @@
 // is one shape (batch, sequence) with its graph id. The CUDA provider keeps
 // its graphs per OS thread, and a capture on one thread breaks the work of
 // every other thread on the device, so everything a Session does runs on
-// one goroutine locked to its OS thread: the graphs are captured once, at
-// load, and only replayed after. Runs of one session are serialized: a
-// captured graph has one set of buffers.
+// one goroutine locked to its OS thread (a lockedthread pool of one): the
+// graphs are captured once, at load, and only replayed after. Runs of one
+// session are serialized: a captured graph has one set of buffers.
 package cudagraph
 
 /*
@@ -26,12 +26,16 @@ package cudagraph
 import "C"
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"runtime"
 	"strconv"
 	"sync"
+	"time"
 	"unsafe"
+
+	"github.com/semantic-epp/semantic-epp/pkg/classifier/onnx/lockedthread"
 )
 
 // APIVersion is the ONNX Runtime C API version requested; the loaded
@@ -83,14 +87,16 @@ type Options struct {
 	Inputs   []string // int64 [batch, seq] each
 	Outputs  []string // float32 [batch, width] each
 	Widths   []int    // of each output
+	// Spin is how long the session's thread, and a run waiting on it, spin
+	// before they park (lockedthread).
+	Spin time.Duration
 }
 
 // Session is one CUDA graph-enabled ONNX Runtime session.
 type Session struct {
 	mu     sync.RWMutex // Close holds it exclusively; runs share it
 	closed bool
-	calls  chan func() // run on the session's thread
-	done   chan struct{}
+	thread *lockedthread.Pool
 	// Owned by the session's thread.
 	s      *C.cg_session
 	o      Options
@@ -98,20 +104,10 @@ type Session struct {
 	nextID int
 }
 
-// serve runs calls on one OS thread until calls is closed.
-func (s *Session) serve() {
-	runtime.LockOSThread()
-	defer close(s.done)
-	for f := range s.calls {
-		f()
-	}
-}
-
 // do runs f on the session's thread and waits for it.
 func (s *Session) do(f func()) {
-	ran := make(chan struct{})
-	s.calls <- func() { f(); close(ran) }
-	<-ran
+	// Without a context to end, Do runs f.
+	_ = s.thread.Do(context.Background(), f)
 }
 
 // ErrClosed is returned by Run after Close.
@@ -146,9 +142,11 @@ func New(model []byte, o Options) (*Session, error) {
 		vals.set(i, v)
 		i++
 	}
-	sess := &Session{calls: make(chan func()), done: make(chan struct{}), o: o, slots: map[[2]int]*C.cg_slot{}}
-	go sess.serve()
-	var err error
+	thread, err := lockedthread.Start(1, o.Spin, nil)
+	if err != nil {
+		return nil, err
+	}
+	sess := &Session{thread: thread, o: o, slots: map[[2]int]*C.cg_slot{}}
 	sess.do(func() {
 		// A GPU session runs no operator on the host: one intra-op thread.
 		m := C.cg_session_new(unsafe.Pointer(&model[0]), C.size_t(len(model)), C.int(o.DeviceID), 1,
@@ -263,10 +261,7 @@ func (s *Session) Close() error {
 }
 
 // stop ends the session's thread.
-func (s *Session) stop() {
-	close(s.calls)
-	<-s.done
-}
+func (s *Session) stop() { s.thread.Stop() }
 
 // cstrs is an array of C strings; a Go slice, since it holds no Go pointers.
 type cstrs []*C.char
