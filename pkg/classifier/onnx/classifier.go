@@ -138,7 +138,7 @@ func Load(ctx context.Context, o Options, fsys fs.FS) (*Classifier, error) {
 		_ = c.destroySessions()
 		return nil, err
 	}
-	c.spin = o.threadSpin()
+	c.spin = o.ThreadSpin.Duration
 	if c.device == DeviceCUDA && o.CUDAGraphs == CUDAGraphsOn {
 		widths := []int{len(labels)}
 		if c.embedding != "" {

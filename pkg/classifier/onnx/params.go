@@ -60,14 +60,15 @@ type Options struct {
 	// logged. Ignored on the CPU.
 	CUDAGraphs string `json:"cudaGraphs,omitempty"`
 	// ThreadSpin is how long a CUDA thread (a runner's or the CUDA graphs'),
-	// and the run waiting on it, spin before they park, e.g. "2ms"; "0s"
-	// never spins; unset means DefaultThreadSpin. A run reaching a parked
-	// thread pays two OS wake-ups, a large share of a sub-millisecond GPU
-	// run; requests arriving at a steady pace find it spinning instead. At
-	// most a quarter of the Go scheduler's processors spin at once (none
-	// with fewer than four), so a small pod does not spin. Ignored on the
-	// CPU.
-	ThreadSpin *metav1.Duration `json:"threadSpin,omitempty"`
+	// and the run waiting on it, spin before they park, e.g. "2ms"; 0 (the
+	// default) never spins. A run reaching a parked thread pays two OS
+	// wake-ups, a large share of a sub-millisecond GPU run; spinning saves
+	// them when requests come a little apart, costs a core while it spins,
+	// and did not help with gaps longer than a millisecond
+	// (docs/results/gpu-default-2026-12-02f/). At most a quarter of the Go
+	// scheduler's processors spin at once (none with fewer than four).
+	// Ignored on the CPU.
+	ThreadSpin metav1.Duration `json:"threadSpin,omitzero"`
 	// Sessions is how many ONNX Runtime sessions of the model run batches
 	// side by side (1 to maxSessions; 0 means 1). Runs of one session share
 	// its state; on CUDA a session of its own per batch worker lets their
@@ -141,25 +142,10 @@ func (o *Options) applyDefaults() {
 	if o.Sessions == 0 {
 		o.Sessions = 1
 	}
-	if o.ThreadSpin == nil {
-		o.ThreadSpin = &metav1.Duration{Duration: DefaultThreadSpin}
-	}
 }
-
-// DefaultThreadSpin is Options.ThreadSpin when unset: longer than the gap
-// between the classifications of one client's back-to-back requests.
-const DefaultThreadSpin = 2 * time.Millisecond
 
 // maxThreadSpin bounds Options.ThreadSpin: a longer spin only burns cores.
 const maxThreadSpin = 100 * time.Millisecond
-
-// threadSpin is ThreadSpin's duration (DefaultThreadSpin when unset).
-func (o Options) threadSpin() time.Duration {
-	if o.ThreadSpin == nil {
-		return DefaultThreadSpin
-	}
-	return o.ThreadSpin.Duration
-}
 
 // maxSessions bounds Options.Sessions: more sessions than batch workers
 // only hold memory.
@@ -199,7 +185,7 @@ func (o Options) validate() error {
 	if o.Sessions < 0 || o.Sessions > maxSessions {
 		errs = append(errs, fmt.Errorf("sessions %d: want 1 to %d (0: 1)", o.Sessions, maxSessions))
 	}
-	if o.ThreadSpin != nil && (o.ThreadSpin.Duration < 0 || o.ThreadSpin.Duration > maxThreadSpin) {
+	if o.ThreadSpin.Duration < 0 || o.ThreadSpin.Duration > maxThreadSpin {
 		errs = append(errs, fmt.Errorf("threadSpin %s: want 0s to %s", o.ThreadSpin.Duration, maxThreadSpin))
 	}
 	if strings.TrimSpace(o.EmbeddingOutput) != o.EmbeddingOutput {

@@ -126,7 +126,7 @@ func TestThreadSpin(t *testing.T) {
 		want    time.Duration
 		wantErr string
 	}{
-		{`{}`, DefaultThreadSpin, ""},
+		{`{}`, 0, ""},
 		{`{"threadSpin": "0s"}`, 0, ""},
 		{`{"threadSpin": "500us"}`, 500 * time.Microsecond, ""},
 		{`{"threadSpin": "100ms"}`, 100 * time.Millisecond, ""},
@@ -139,12 +139,9 @@ func TestThreadSpin(t *testing.T) {
 			t.Fatalf("%s: %v", tt.json, err)
 		}
 		wantValidateErr(t, o, tt.wantErr)
-		if got := o.threadSpin(); got != tt.want {
-			t.Errorf("%s: threadSpin %s, want %s", tt.json, got, tt.want)
-		}
 		o.applyDefaults()
-		if got := o.threadSpin(); got != tt.want {
-			t.Errorf("%s after defaults: threadSpin %s, want %s", tt.json, got, tt.want)
+		if got := o.ThreadSpin.Duration; got != tt.want {
+			t.Errorf("%s: threadSpin %s, want %s", tt.json, got, tt.want)
 		}
 	}
 	var o Options
