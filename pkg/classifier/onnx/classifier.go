@@ -64,9 +64,6 @@ type Classifier struct {
 	// runners make the session runs on CUDA (nil on the CPU, where runs are
 	// made on the caller's goroutine); see startRunners.
 	runners *lockedthread.Pool
-	// spin is how long a CUDA runner or graph thread, and the run waiting on
-	// it, spin before they park (Options.ThreadSpin).
-	spin time.Duration
 	// buckets pads session runs to the shape buckets (shapeBuckets).
 	buckets bool
 	// graphsErr says why a CUDA classifier with cudaGraphs on runs without
@@ -138,7 +135,6 @@ func Load(ctx context.Context, o Options, fsys fs.FS) (*Classifier, error) {
 		_ = c.destroySessions()
 		return nil, err
 	}
-	c.spin = o.ThreadSpin.Duration
 	if c.device == DeviceCUDA && o.CUDAGraphs == CUDAGraphsOn {
 		widths := []int{len(labels)}
 		if c.embedding != "" {
@@ -148,7 +144,7 @@ func Load(ctx context.Context, o Options, fsys fs.FS) (*Classifier, error) {
 	}
 	if c.device == DeviceCUDA {
 		c.buckets = shapeBuckets(o, c.device)
-		if err := c.startRunners(ctx, BatchWorkers(c.device, o.IntraOpThreads, runtime.NumCPU())); err != nil {
+		if err := c.startRunners(ctx, BatchWorkers(c.device, o.IntraOpThreads, runtime.NumCPU()), o.ThreadSpin.Duration); err != nil {
 			_ = c.Close()
 			return nil, err
 		}

@@ -68,7 +68,7 @@ func (c *Classifier) startGraphs(ctx context.Context, o Options, model []byte, w
 	lib := envPath
 	envMu.Unlock()
 	g, err := cudagraph.New(model, cudagraph.Options{LibraryPath: lib, DeviceID: o.DeviceID, Provider: cudaSettings(o),
-		Inputs: c.inputs, Outputs: c.outputs(), Widths: widths, Spin: c.spin})
+		Inputs: c.inputs, Outputs: c.outputs(), Widths: widths, Spin: o.ThreadSpin.Duration})
 	if err == nil {
 		if err = c.checkGraphs(ctx, g); err != nil {
 			_ = g.Close()

@@ -86,7 +86,7 @@ func shapeBuckets(o Options, device string) bool {
 
 // startRunners gives a CUDA classifier its runners: goroutines, each locked
 // to its own OS thread, that make its session runs, as many as the
-// micro-batcher's workers. ONNX Runtime's CUDA provider keeps state per OS
+// micro-batcher's workers, spinning for spin before they park. ONNX Runtime's CUDA provider keeps state per OS
 // thread (cuDNN's attention plans are cached thread-locally, keyed by the
 // shape), and a cgo call runs on whichever thread its goroutine happens to
 // be on: a micro-batcher's worker that waits on a channel between batches
@@ -94,7 +94,7 @@ func shapeBuckets(o Options, device string) bool {
 // can rebuild a plan it built a moment ago on another thread. With shape buckets each runner first runs every
 // bucket shape up to maxBucketBatch once, so that its thread has planned
 // them before traffic comes; the batches CUDA graphs run are left out.
-func (c *Classifier) startRunners(ctx context.Context, workers int) error {
+func (c *Classifier) startRunners(ctx context.Context, workers int, spin time.Duration) error {
 	warm := func() error { return nil }
 	if c.buckets {
 		empty := c.tok.Wrap(nil)
@@ -113,7 +113,7 @@ func (c *Classifier) startRunners(ctx context.Context, workers int) error {
 		}
 	}
 	start := time.Now()
-	r, err := lockedthread.Start(workers, c.spin, warm)
+	r, err := lockedthread.Start(workers, spin, warm)
 	if err != nil {
 		return err
 	}

@@ -78,7 +78,7 @@ func TestBucketedRuns(t *testing.T) {
 	}
 	plain, padded := load(), load()
 	padded.buckets = true
-	if err := padded.startRunners(context.Background(), 2); err != nil {
+	if err := padded.startRunners(context.Background(), 2, 0); err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range []int{1, 3, 9, 20} {

@@ -47,8 +47,9 @@ type call struct {
 	done  chan struct{}
 }
 
-// spinning counts the threads spinning in every pool of the process.
-var spinning atomic.Int32
+// processSpinning counts the threads spinning in every pool of the
+// process.
+var processSpinning atomic.Int32
 
 // maxSpinning is how many threads may spin at once: a quarter of the Go
 // scheduler's processors.
@@ -119,7 +120,7 @@ func (p *Pool) next() (*call, bool) {
 		p.spinning.Add(1)
 		c, ok, got := p.poll()
 		p.spinning.Add(-1)
-		spinning.Add(-1)
+		processSpinning.Add(-1)
 		if got {
 			return c, ok
 		}
@@ -132,11 +133,11 @@ func (p *Pool) next() (*call, bool) {
 func startSpinning() bool {
 	limit := maxSpinning()
 	for {
-		n := spinning.Load()
+		n := processSpinning.Load()
 		if n >= limit {
 			return false
 		}
-		if spinning.CompareAndSwap(n, n+1) {
+		if processSpinning.CompareAndSwap(n, n+1) {
 			return true
 		}
 	}
@@ -144,15 +145,30 @@ func startSpinning() bool {
 
 // poll polls the queue for up to p.spin; got reports whether it received.
 func (p *Pool) poll() (c *call, ok, got bool) {
-	deadline := time.Now().Add(p.spin)
-	for i := 1; ; i++ {
+	got = spinFor(p.spin, func() bool {
 		select {
 		case c, ok = <-p.queue:
-			return c, ok, true
+			return true
 		default:
+			return false
+		}
+	}, nil)
+	return c, ok, got
+}
+
+// spinFor calls try until it reports true or d has passed, calling between
+// (when not nil) between tries; it reports whether try did.
+func spinFor(d time.Duration, try func() bool, between func()) bool {
+	deadline := time.Now().Add(d)
+	for i := 1; ; i++ {
+		if try() {
+			return true
 		}
 		if i%spinCheck == 0 && time.Now().After(deadline) {
-			return nil, false, false
+			return false
+		}
+		if between != nil {
+			between()
 		}
 	}
 }
@@ -189,18 +205,14 @@ func (p *Pool) Do(ctx context.Context, f func()) error {
 // poll1 yields to other goroutines while it polls for c's end, for up to
 // p.spin; it reports whether c ended.
 func (p *Pool) poll1(c *call) bool {
-	deadline := time.Now().Add(p.spin)
-	for i := 1; ; i++ {
+	return spinFor(p.spin, func() bool {
 		select {
 		case <-c.done:
 			return true
 		default:
-		}
-		if i%spinCheck == 0 && time.Now().After(deadline) {
 			return false
 		}
-		runtime.Gosched()
-	}
+	}, runtime.Gosched)
 }
 
 // Stop ends the threads once the calls queued are done; no Do may follow.

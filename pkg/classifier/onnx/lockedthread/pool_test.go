@@ -123,7 +123,7 @@ func TestSpinningBound(t *testing.T) {
 			wg.Wait()
 			most, limit := int32(0), int32(procs/4)
 			for end := time.Now().Add(spin / 2); time.Now().Before(end); {
-				most = max(most, spinning.Load())
+				most = max(most, processSpinning.Load())
 				time.Sleep(100 * time.Microsecond)
 			}
 			if most > limit {
@@ -133,10 +133,10 @@ func TestSpinningBound(t *testing.T) {
 				t.Error("no thread spun after its call")
 			}
 			deadline := time.Now().Add(10 * time.Second)
-			for spinning.Load() != 0 && time.Now().Before(deadline) {
+			for processSpinning.Load() != 0 && time.Now().Before(deadline) {
 				time.Sleep(time.Millisecond)
 			}
-			if n := spinning.Load(); n != 0 {
+			if n := processSpinning.Load(); n != 0 {
 				t.Errorf("%d threads still spinning long after their spin", n)
 			}
 		})
