@@ -131,13 +131,13 @@ func reportPercentiles(b *testing.B, durs []time.Duration) {
 // classifyCallers has conc goroutines share b.N Classify calls, the i-th of
 // text(i), and reports texts/s; timed also reports each call's p50 and p99.
 func classifyCallers(b *testing.B, cl classifier.Classifier, conc int, text func(int) string, timed bool) {
-	pacedCallers(b, cl, conc, text, timed, 0)
+	pacedCallers(b, cl, conc, text, timed, pause{})
 }
 
 // pacedCallers is classifyCallers with each caller pausing pace after each
 // call (outside the timed call), as requests one at a time with gaps between
 // them arrive at the EPP.
-func pacedCallers(b *testing.B, cl classifier.Classifier, conc int, text func(int) string, timed bool, pace time.Duration) {
+func pacedCallers(b *testing.B, cl classifier.Classifier, conc int, text func(int) string, timed bool, pace pause) {
 	b.Helper()
 	var next atomic.Int64
 	var mu sync.Mutex
@@ -164,9 +164,7 @@ func pacedCallers(b *testing.B, cl classifier.Classifier, conc int, text func(in
 					durs = append(durs, d)
 					mu.Unlock()
 				}
-				if pace > 0 {
-					time.Sleep(pace)
-				}
+				pace.wait()
 			}
 		})
 	}
@@ -177,6 +175,39 @@ func pacedCallers(b *testing.B, cl classifier.Classifier, conc int, text func(in
 		b.Fatal(err)
 	}
 	reportPercentiles(b, durs)
+}
+
+// pause is how a paced caller waits between calls: asleep, or busy on its
+// core (which keeps that core and its caches awake, so that the two sides
+// by side tell the caller's idle cost from the rest).
+type pause struct {
+	d    time.Duration
+	busy bool
+}
+
+// parsePause reads "1500us" (asleep) or "busy:1500us".
+func parsePause(s string) (pause, error) {
+	busy := strings.HasPrefix(s, "busy:")
+	d, err := time.ParseDuration(strings.TrimPrefix(s, "busy:"))
+	return pause{d: d, busy: busy}, err
+}
+
+func (p pause) String() string {
+	if p.busy {
+		return "busy" + p.d.String()
+	}
+	return p.d.String()
+}
+
+func (p pause) wait() {
+	switch {
+	case p.d <= 0:
+	case p.busy:
+		for start := time.Now(); time.Since(start) < p.d; {
+		}
+	default:
+		time.Sleep(p.d)
+	}
 }
 
 // noClose keeps the benchmark's shared classifier open when a Batcher

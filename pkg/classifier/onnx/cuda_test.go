@@ -107,7 +107,8 @@ func TestCUDAModelAgreement(t *testing.T) {
 	}
 }
 
-// TestCUDAGraphsMatchSession checks the CUDA graph path against the plain
+// TestCUDAGraphsMatchSession checks the CUDA graph path, with its inputs
+// and outputs in mapped host memory and in device memory, against the plain
 // session on the same GPU model (SEMANTIC_EPP_CUDA_MODEL) over the texts of
 // SEMANTIC_EPP_PARITY_DATA, one at a time and in batches of 5 (run as the
 // captured batch of 8): probabilities within 0.01, and labels differing on
@@ -120,47 +121,52 @@ func TestCUDAGraphsMatchSession(t *testing.T) {
 	requireRuntime(t)
 	// The load log says how the graphs were captured, or why not.
 	ctx := log.IntoContext(context.Background(), testr.New(t))
-	load := func(graphs string) *Classifier {
-		c, err := Load(ctx, Options{Device: "cuda", CUDAFallback: "fail", CUDAGraphs: graphs}, os.DirFS(gpuDir))
+	load := func(t *testing.T, graphs, memory string) *Classifier {
+		c, err := Load(ctx, Options{Device: "cuda", CUDAFallback: "fail", CUDAGraphs: graphs, CUDAGraphMemory: memory}, os.DirFS(gpuDir))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = c.Close() })
 		return c
 	}
-	on, off := load(CUDAGraphsOn), load(CUDAGraphsOff)
-	if on.graphs == nil {
-		t.Fatalf("CUDA graphs were not captured: %v", on.graphsErr)
-	}
+	off := load(t, CUDAGraphsOff, "")
 	if off.graphs != nil {
 		t.Fatal("cudaGraphs off captured graphs")
 	}
 	texts, _ := readRows(t, data, 0)
-	var differ int
-	var worst float64
-	for _, size := range []int{1, 5} {
-		for lo := 0; lo < len(texts); lo += size {
-			batch := texts[lo:min(lo+size, len(texts))]
-			g, err := on.ClassifyBatch(ctx, batch)
-			if err != nil {
-				t.Fatal(err)
+	for _, memory := range []string{GraphMemoryMapped, GraphMemoryDevice} {
+		t.Run(memory, func(t *testing.T) {
+			on := load(t, CUDAGraphsOn, memory)
+			if on.graphs == nil {
+				t.Fatalf("CUDA graphs were not captured: %v", on.graphsErr)
 			}
-			p, err := off.ClassifyBatch(ctx, batch)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := range g {
-				if g[i].Label != p[i].Label {
-					differ++
+			var differ int
+			var worst float64
+			for _, size := range []int{1, 5} {
+				for lo := 0; lo < len(texts); lo += size {
+					batch := texts[lo:min(lo+size, len(texts))]
+					g, err := on.ClassifyBatch(ctx, batch)
+					if err != nil {
+						t.Fatal(err)
+					}
+					p, err := off.ClassifyBatch(ctx, batch)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for i := range g {
+						if g[i].Label != p[i].Label {
+							differ++
+						}
+						for j := range g[i].Scores {
+							worst = max(worst, math.Abs(float64(g[i].Scores[j]-p[i].Scores[j])))
+						}
+					}
 				}
-				for j := range g[i].Scores {
-					worst = max(worst, math.Abs(float64(g[i].Scores[j]-p[i].Scores[j])))
-				}
 			}
-		}
-	}
-	t.Logf("%d texts ×2 (batch 1 and 5): %d labels differ, max |Δprobability| %.5f", len(texts), differ, worst)
-	if differ > 2*len(texts)/1000 || worst > 0.01 {
-		t.Errorf("CUDA graphs differ from the session: %d labels, max |Δp| %.5f (want ≤ 1 in 1,000 and ≤ 0.01)", differ, worst)
+			t.Logf("%d texts ×2 (batch 1 and 5): %d labels differ, max |Δprobability| %.5f", len(texts), differ, worst)
+			if differ > 2*len(texts)/1000 || worst > 0.01 {
+				t.Errorf("CUDA graphs differ from the session: %d labels, max |Δp| %.5f (want ≤ 1 in 1,000 and ≤ 0.01)", differ, worst)
+			}
+		})
 	}
 }

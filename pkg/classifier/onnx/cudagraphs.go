@@ -68,7 +68,7 @@ func (c *Classifier) startGraphs(ctx context.Context, o Options, model []byte, w
 	lib := envPath
 	envMu.Unlock()
 	g, err := cudagraph.New(model, cudagraph.Options{LibraryPath: lib, DeviceID: o.DeviceID, Provider: cudaSettings(o),
-		Inputs: c.inputs, Outputs: c.outputs(), Widths: widths, Spin: o.ThreadSpin.Duration})
+		Inputs: c.inputs, Outputs: c.outputs(), Widths: widths, Spin: o.ThreadSpin.Duration, Memory: graphMemory(o)})
 	if err == nil {
 		if err = c.checkGraphs(ctx, g); err != nil {
 			_ = g.Close()
@@ -80,7 +80,15 @@ func (c *Classifier) startGraphs(ctx context.Context, o Options, model []byte, w
 		return
 	}
 	c.graphs = g
-	logger.Info("CUDA graphs captured", "batches", graphBatches(), "sequences", graphSeqs(c.maxSeqLen))
+	logger.Info("CUDA graphs captured", "batches", graphBatches(), "sequences", graphSeqs(c.maxSeqLen), "memory", o.CUDAGraphMemory)
+}
+
+// graphMemory is the cudagraph memory kind of o.CUDAGraphMemory.
+func graphMemory(o Options) cudagraph.Memory {
+	if o.CUDAGraphMemory == GraphMemoryDevice {
+		return cudagraph.Device
+	}
+	return cudagraph.Mapped
 }
 
 // graphWarmRuns is how often checkGraphs runs each shape: ONNX Runtime runs

@@ -46,7 +46,8 @@ func TestGPUDefaultAgreement(t *testing.T) {
 		return c
 	}
 	cpu := load(`{}`)
-	gpu := load(fmt.Sprintf(`{"device": "cuda", "cudaFallback": "fail"%s}`, attentionParam(os.Getenv("BENCH_ATTENTION"))))
+	gpu := load(fmt.Sprintf(`{"device": "cuda", "cudaFallback": "fail"%s%s}`, attentionParam(os.Getenv("BENCH_ATTENTION")),
+		graphMemoryParam(os.Getenv("BENCH_GRAPH_MEMORY"))))
 	if got := classifier.DeviceOf(gpu); got != DeviceCUDA {
 		t.Fatalf("GPU default runs on %q, want cuda", got)
 	}
@@ -105,9 +106,12 @@ func refinementsRefined() prometheus.Counter {
 // (default 1, 1,024 and 4,096): texts/s, and at one caller the latency
 // percentiles. BENCH_ATTENTION, a comma-separated list of attentionKernel
 // values, runs each side by side (default: the default kernel);
-// BENCH_PACE, a comma-separated list of durations, adds one caller pausing
-// that long between calls; BENCH_SPIN, a list of threadSpin values, runs
-// each side by side.
+// BENCH_PACE, a comma-separated list of durations ("busy:" first for a
+// caller that spins through its pause), adds one caller pausing that long
+// between calls; BENCH_SPIN, a list of threadSpin values, and
+// BENCH_GRAPH_MEMORY, a list of cudaGraphMemory values, run each side by
+// side. TestGPUDefaultAgreement takes one BENCH_ATTENTION and one
+// BENCH_GRAPH_MEMORY value.
 func BenchmarkGPUDefault(b *testing.B) {
 	data := os.Getenv("SEMANTIC_EPP_PARITY_DATA")
 	if !cudaRequested() || data == "" {
@@ -123,16 +127,16 @@ func BenchmarkGPUDefault(b *testing.B) {
 	if os.Getenv("BENCH_CONCURRENCY") != "" {
 		concs = benchConcurrency()
 	}
-	paces := []time.Duration{0}
+	paces := []pause{{}}
 	for _, p := range strings.Split(os.Getenv("BENCH_PACE"), ",") {
-		if d, err := time.ParseDuration(p); err == nil && d > 0 {
+		if d, err := parsePause(p); err == nil && d.d > 0 {
 			paces = append(paces, d)
 		}
 	}
 	for _, conc := range concs {
 		for _, prepare := range benchPrepare() {
 			for _, v := range gpuVariants(paces) {
-				if v.pace > 0 && conc != 1 {
+				if v.pace.d > 0 && conc != 1 {
 					continue
 				}
 				b.Run(fmt.Sprintf("conc=%d%s%s", conc, prepareName(prepare), v.name), func(b *testing.B) {
@@ -167,27 +171,33 @@ func BenchmarkGPUDefault(b *testing.B) {
 // pause of its one caller.
 type gpuVariant struct {
 	name, params string
-	pace         time.Duration
+	pace         pause
 }
 
 // gpuVariants are BENCH_ATTENTION's kernels × BENCH_SPIN's spins × paces.
-func gpuVariants(paces []time.Duration) []gpuVariant {
+func gpuVariants(paces []pause) []gpuVariant {
 	var out []gpuVariant
 	for _, kernel := range strings.Split(os.Getenv("BENCH_ATTENTION"), ",") {
 		for _, spin := range strings.Split(os.Getenv("BENCH_SPIN"), ",") {
-			for _, pace := range paces {
-				v := gpuVariant{params: attentionParam(kernel), pace: pace}
-				if kernel != "" {
-					v.name += "/attention=" + kernel
+			for _, memory := range strings.Split(os.Getenv("BENCH_GRAPH_MEMORY"), ",") {
+				for _, pace := range paces {
+					v := gpuVariant{params: attentionParam(kernel), pace: pace}
+					if kernel != "" {
+						v.name += "/attention=" + kernel
+					}
+					if spin != "" {
+						v.name += "/spin=" + spin
+						v.params += fmt.Sprintf(`, "threadSpin": %q`, spin)
+					}
+					if memory != "" {
+						v.name += "/graphMemory=" + memory
+						v.params += graphMemoryParam(memory)
+					}
+					if pace.d > 0 {
+						v.name += "/pace=" + pace.String()
+					}
+					out = append(out, v)
 				}
-				if spin != "" {
-					v.name += "/spin=" + spin
-					v.params += fmt.Sprintf(`, "threadSpin": %q`, spin)
-				}
-				if pace > 0 {
-					v.name += "/pace=" + pace.String()
-				}
-				out = append(out, v)
 			}
 		}
 	}
@@ -201,6 +211,15 @@ func attentionParam(kernel string) string {
 		return ""
 	}
 	return fmt.Sprintf(`, "attentionKernel": %q`, kernel)
+}
+
+// graphMemoryParam is the cudaGraphMemory parameter, as a JSON member to
+// append ("" for the default).
+func graphMemoryParam(memory string) string {
+	if memory == "" {
+		return ""
+	}
+	return fmt.Sprintf(`, "cudaGraphMemory": %q`, memory)
 }
 
 // readTexts returns the "text" of each line of a JSONL file.

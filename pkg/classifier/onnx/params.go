@@ -69,6 +69,13 @@ type Options struct {
 	// scheduler's processors spin at once (none with fewer than four).
 	// Ignored on the CPU.
 	ThreadSpin metav1.Duration `json:"threadSpin,omitzero"`
+	// CUDAGraphMemory is where a CUDA graph's inputs and outputs live:
+	// "mapped" (default), pinned host memory mapped into the GPU's address
+	// space, which the graph reads and writes itself, so a run makes no
+	// copy; or "device", GPU memory with one copy each way per run, for a
+	// platform whose GPU cannot reach host memory (capture then fails and
+	// the classifier runs without graphs, logged). Ignored on the CPU.
+	CUDAGraphMemory string `json:"cudaGraphMemory,omitempty"`
 	// Sessions is how many ONNX Runtime sessions of the model run batches
 	// side by side (1 to maxSessions; 0 means 1). Runs of one session share
 	// its state; on CUDA a session of its own per batch worker lets their
@@ -139,6 +146,9 @@ func (o *Options) applyDefaults() {
 	if o.CUDAGraphs == "" {
 		o.CUDAGraphs = CUDAGraphsOn
 	}
+	if o.CUDAGraphMemory == "" {
+		o.CUDAGraphMemory = GraphMemoryMapped
+	}
 	if o.Sessions == 0 {
 		o.Sessions = 1
 	}
@@ -155,6 +165,12 @@ const maxSessions = 16
 const (
 	CUDAGraphsOn  = "on"
 	CUDAGraphsOff = "off"
+)
+
+// CUDAGraphMemory values.
+const (
+	GraphMemoryMapped = "mapped"
+	GraphMemoryDevice = "device"
 )
 
 // Validate reports every invalid field, naming it by its JSON key.
@@ -181,6 +197,11 @@ func (o Options) validate() error {
 	case "", CUDAGraphsOn, CUDAGraphsOff:
 	default:
 		errs = append(errs, fmt.Errorf("cudaGraphs %q: want %q or %q", o.CUDAGraphs, CUDAGraphsOn, CUDAGraphsOff))
+	}
+	switch o.CUDAGraphMemory {
+	case "", GraphMemoryMapped, GraphMemoryDevice:
+	default:
+		errs = append(errs, fmt.Errorf("cudaGraphMemory %q: want %q or %q", o.CUDAGraphMemory, GraphMemoryMapped, GraphMemoryDevice))
 	}
 	if o.Sessions < 0 || o.Sessions > maxSessions {
 		errs = append(errs, fmt.Errorf("sessions %d: want 1 to %d (0: 1)", o.Sessions, maxSessions))

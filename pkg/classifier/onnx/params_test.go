@@ -74,6 +74,23 @@ func TestCUDAGraphsOption(t *testing.T) {
 	}
 }
 
+func TestCUDAGraphMemoryOption(t *testing.T) {
+	tests := []struct {
+		value, wantErr string
+	}{
+		{"", ""}, {"mapped", ""}, {"device", ""},
+		{"host", `cudaGraphMemory "host"`}, {"Mapped", `cudaGraphMemory "Mapped"`},
+	}
+	for _, tt := range tests {
+		wantValidateErr(t, Options{CUDAGraphMemory: tt.value}, tt.wantErr)
+	}
+	o := Options{}
+	o.applyDefaults()
+	if o.CUDAGraphMemory != GraphMemoryMapped {
+		t.Errorf("default cudaGraphMemory %q, want %q", o.CUDAGraphMemory, GraphMemoryMapped)
+	}
+}
+
 func TestSessionsOption(t *testing.T) {
 	tests := []struct {
 		sessions int

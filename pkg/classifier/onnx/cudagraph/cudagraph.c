@@ -22,6 +22,7 @@ enum { ORT_LOGGING_LEVEL_ERROR = 3 };
 enum { ORT_DEVICE_ALLOCATOR = 0, ORT_MEM_TYPE_DEFAULT = 0 };
 enum { TENSOR_FLOAT = 1, TENSOR_INT64 = 7 };
 enum { CUDA_MEMCPY_H2D = 1, CUDA_MEMCPY_D2H = 2 };
+enum { CUDA_HOST_ALLOC_MAPPED = 2 };
 
 typedef struct {
 	const void *(*GetApi)(uint32_t version);
@@ -37,7 +38,8 @@ static struct {
 	int (*SetDevice)(int);
 	int (*Malloc)(void **, size_t);
 	int (*Free)(void *);
-	int (*MallocHost)(void **, size_t);
+	int (*HostAlloc)(void **, size_t, unsigned int);
+	int (*HostGetDevicePointer)(void **, void *, unsigned int);
 	int (*FreeHost)(void *);
 	int (*Memcpy)(void *, const void *, size_t, int);
 	const char *(*GetErrorString)(int);
@@ -94,7 +96,8 @@ char *cg_open(const char *ort_path, int api_version) {
 	SYM(SetDevice, "cudaSetDevice")
 	SYM(Malloc, "cudaMalloc")
 	SYM(Free, "cudaFree")
-	SYM(MallocHost, "cudaMallocHost")
+	SYM(HostAlloc, "cudaHostAlloc")
+	SYM(HostGetDevicePointer, "cudaHostGetDevicePointer")
 	SYM(FreeHost, "cudaFreeHost")
 	SYM(Memcpy, "cudaMemcpy")
 	SYM(GetErrorString, "cudaGetErrorString")
@@ -149,16 +152,20 @@ fail:
 	return err;
 }
 
-// A slot is one captured shape: device and pinned host buffers bound once.
+// A slot is one captured shape: its inputs and its outputs each live in one
+// block (cg_memory), so that a run moves each way in at most one copy.
 struct cg_slot {
 	cg_session *s;
 	OrtIoBinding *binding;
 	OrtRunOptions *run;
+	int memory;
 	size_t n_in, n_out;
 	size_t in_bytes;                 // each input
 	size_t out_bytes[CG_MAX_IO];     // each output
-	void *dev[2 * CG_MAX_IO];        // inputs, then outputs
-	void *host[2 * CG_MAX_IO];       // pinned staging, same order
+	size_t off[2 * CG_MAX_IO];       // of each tensor in its block: inputs, then outputs
+	size_t block[2];                 // bytes of the input and the output block
+	void *host[2];                   // pinned, mapped: input and output block
+	void *dev[2];                    // device blocks; NULL where the graph reads or writes host[] itself
 	OrtValue *val[2 * CG_MAX_IO];
 };
 
@@ -168,20 +175,29 @@ void cg_slot_free(cg_slot *slot) {
 	if (slot->run) FN(ReleaseRunOptions, void, OrtRunOptions *)(slot->run);
 	for (size_t i = 0; i < 2 * CG_MAX_IO; i++) {
 		if (slot->val[i]) FN(ReleaseValue, void, OrtValue *)(slot->val[i]);
+	}
+	for (size_t i = 0; i < 2; i++) {
 		if (slot->dev[i]) cuda.Free(slot->dev[i]);
 		if (slot->host[i]) cuda.FreeHost(slot->host[i]);
 	}
 	free(slot);
 }
 
+// cg_align is the alignment of each tensor in a block (cudaMalloc's own).
+enum { CG_ALIGN = 256 };
+
+static size_t align_up(size_t n) { return (n + CG_ALIGN - 1) / CG_ALIGN * CG_ALIGN; }
+
 char *cg_slot_new(cg_session *s, int graph_id, int64_t batch, int64_t seq,
                   const char *const *inputs, size_t n_inputs,
                   const char *const *outputs, const int64_t *widths, size_t n_outputs,
-                  cg_slot **out) {
+                  int memory, cg_slot **out) {
 	if (n_inputs > CG_MAX_IO || n_outputs > CG_MAX_IO) return msg("too many inputs or outputs%s%s", "", "");
+	if (memory != CG_MAPPED && memory != CG_DEVICE) return msg("unknown memory kind%s%s", "", "");
 	cg_slot *slot = calloc(1, sizeof *slot);
 	if (!slot) return msg("out of memory%s%s", "", "");
 	slot->s = s;
+	slot->memory = memory;
 	slot->n_in = n_inputs;
 	slot->n_out = n_outputs;
 	char *err = NULL;
@@ -195,15 +211,27 @@ char *cg_slot_new(cg_session *s, int graph_id, int64_t batch, int64_t seq,
 	for (size_t i = 0; i < n_inputs + n_outputs; i++) {
 		int is_in = i < n_inputs;
 		size_t k = is_in ? i : CG_MAX_IO + (i - n_inputs);
-		int64_t shape[2] = {batch, is_in ? seq : widths[i - n_inputs]};
-		size_t bytes = is_in ? slot->in_bytes : (size_t)(batch * shape[1]) * sizeof(float);
+		size_t bytes = is_in ? slot->in_bytes : (size_t)(batch * widths[i - n_inputs]) * sizeof(float);
 		if (!is_in) slot->out_bytes[i - n_inputs] = bytes;
+		slot->off[k] = slot->block[!is_in];
+		slot->block[!is_in] += align_up(bytes);
+	}
+	for (int b = 0; b < 2; b++) {
+		if ((err = cuda_err(cuda.HostAlloc(&slot->host[b], slot->block[b], CUDA_HOST_ALLOC_MAPPED), "allocating pinned host memory"))) goto fail;
+		memset(slot->host[b], 0, slot->block[b]);
+		if (memory == CG_DEVICE && (err = cuda_err(cuda.Malloc(&slot->dev[b], slot->block[b]), "allocating GPU memory"))) goto fail;
+	}
+	for (size_t i = 0; i < n_inputs + n_outputs; i++) {
+		int is_in = i < n_inputs;
+		size_t k = is_in ? i : CG_MAX_IO + (i - n_inputs);
+		int64_t shape[2] = {batch, is_in ? seq : widths[i - n_inputs]};
+		size_t bytes = is_in ? slot->in_bytes : slot->out_bytes[i - n_inputs];
 		const char *name = is_in ? inputs[i] : outputs[i - n_inputs];
-		if ((err = cuda_err(cuda.Malloc(&slot->dev[k], bytes), "allocating GPU memory"))) goto fail;
-		if ((err = cuda_err(cuda.MallocHost(&slot->host[k], bytes), "allocating pinned host memory"))) goto fail;
-		memset(slot->host[k], 0, bytes);
+		void *base = slot->dev[!is_in];
+		if (!base && (err = cuda_err(cuda.HostGetDevicePointer(&base, slot->host[!is_in], 0), "mapping pinned host memory"))) goto fail;
+		void *data = (char *)base + slot->off[k];
 		if ((err = status(FN(CreateTensorWithDataAsOrtValue, OrtStatus *, const OrtMemoryInfo *, void *, size_t, const int64_t *, size_t, int, OrtValue **)(
-		                      s->device_mem, slot->dev[k], bytes, shape, 2, is_in ? TENSOR_INT64 : TENSOR_FLOAT, &slot->val[k]),
+		                      s->device_mem, data, bytes, shape, 2, is_in ? TENSOR_INT64 : TENSOR_FLOAT, &slot->val[k]),
 		                  name))) goto fail;
 		if (is_in) err = status(FN(BindInput, OrtStatus *, OrtIoBinding *, const char *, const OrtValue *)(slot->binding, name, slot->val[k]), name);
 		else err = status(FN(BindOutput, OrtStatus *, OrtIoBinding *, const char *, const OrtValue *)(slot->binding, name, slot->val[k]), name);
@@ -216,6 +244,14 @@ fail:
 	return err;
 }
 
+// copy moves block b (0 inputs, 1 outputs) between the pinned host block and
+// the device block; nothing where the graph reads or writes the host block.
+static char *copy(cg_slot *slot, int b) {
+	if (!slot->dev[b]) return NULL;
+	if (b) return cuda_err(cuda.Memcpy(slot->host[b], slot->dev[b], slot->block[b], CUDA_MEMCPY_D2H), "copying outputs from the GPU");
+	return cuda_err(cuda.Memcpy(slot->dev[b], slot->host[b], slot->block[b], CUDA_MEMCPY_H2D), "copying inputs to the GPU");
+}
+
 char *cg_slot_run(cg_slot *slot, const int64_t *const *in, float *const *out) {
 	char *err;
 	// The calling thread may not have used the device yet; cheap when it has.
@@ -223,17 +259,13 @@ char *cg_slot_run(cg_slot *slot, const int64_t *const *in, float *const *out) {
 	// The copies are synchronous: from pinned memory a copy to the device has
 	// finished when cudaMemcpy returns, and Run returns after synchronizing
 	// ONNX Runtime's stream, so the graph reads complete inputs and its
-	// outputs are complete before they are read. (ONNX Runtime cannot
+	// outputs (in the device block, or written through to the mapped host
+	// block) are complete before they are read. (ONNX Runtime cannot
 	// capture on a stream of ours, user_compute_stream: error 900.)
-	for (size_t i = 0; i < slot->n_in; i++) {
-		memcpy(slot->host[i], in[i], slot->in_bytes);
-		if ((err = cuda_err(cuda.Memcpy(slot->dev[i], slot->host[i], slot->in_bytes, CUDA_MEMCPY_H2D), "copying inputs to the GPU"))) return err;
-	}
+	for (size_t i = 0; i < slot->n_in; i++) memcpy((char *)slot->host[0] + slot->off[i], in[i], slot->in_bytes);
+	if ((err = copy(slot, 0))) return err;
 	if ((err = status(FN(RunWithBinding, OrtStatus *, OrtSession *, const OrtRunOptions *, const OrtIoBinding *)(slot->s->session, slot->run, slot->binding), "run"))) return err;
-	for (size_t i = 0; i < slot->n_out; i++) {
-		size_t k = CG_MAX_IO + i;
-		if ((err = cuda_err(cuda.Memcpy(slot->host[k], slot->dev[k], slot->out_bytes[i], CUDA_MEMCPY_D2H), "copying outputs from the GPU"))) return err;
-		memcpy(out[i], slot->host[k], slot->out_bytes[i]);
-	}
+	if ((err = copy(slot, 1))) return err;
+	for (size_t i = 0; i < slot->n_out; i++) memcpy(out[i], (char *)slot->host[1] + slot->off[CG_MAX_IO + i], slot->out_bytes[i]);
 	return NULL;
 }

@@ -46,6 +46,13 @@
 enum { CG_API_FUNCTIONS(CG_IDX) };
 #undef CG_IDX
 
+// Where a slot's tensors live. Both stage them in pinned host memory, one
+// block for the inputs and one for the outputs.
+enum cg_memory {
+  CG_MAPPED = 0, // the graph reads and writes the host blocks, mapped into the device: no copy
+  CG_DEVICE = 1, // device blocks: one synchronous copy of each block, each way
+};
+
 typedef struct cg_session cg_session;
 typedef struct cg_slot cg_slot;
 
@@ -60,15 +67,15 @@ void cg_session_free(cg_session *s);
 
 // cg_slot_new binds device buffers of fixed shape to a new IoBinding whose runs
 // use graph id graph_id: inputs int64 [batch, seq]; output i float32
-// [batch, widths[i]].
+// [batch, widths[i]], in memory (a cg_memory).
 char *cg_slot_new(cg_session *s, int graph_id, int64_t batch, int64_t seq,
                   const char *const *inputs, size_t n_inputs,
                   const char *const *outputs, const int64_t *widths, size_t n_outputs,
-                  cg_slot **out);
+                  int memory, cg_slot **out);
 void cg_slot_free(cg_slot *slot);
 
-// cg_slot_run copies the inputs (n_inputs arrays of batch*seq int64, in the
-// slot's order) to the device, runs, and copies the outputs back (n_outputs
+// cg_slot_run passes the inputs (n_inputs arrays of batch*seq int64, in the
+// slot's order) to the graph, runs it, and returns the outputs (n_outputs
 // arrays of batch*width float32).
 char *cg_slot_run(cg_slot *slot, const int64_t *const *in, float *const *out);
 

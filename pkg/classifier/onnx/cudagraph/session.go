@@ -4,10 +4,12 @@
 // provider as captured CUDA graphs. ONNX Runtime captures a graph only when
 // every input and output of the run lives in GPU memory bound once
 // (IoBinding), which onnxruntime_go cannot express: it creates CPU tensors
-// only. This package reaches the same library's C API directly, binds GPU
+// only. This package reaches the same library's C API directly, binds
 // buffers of fixed shape per slot, and replays the slot's graph on each
 // run, so a small batch costs one graph launch instead of one launch per
-// kernel.
+// kernel. The buffers ONNX Runtime takes for GPU memory may be pinned host
+// memory mapped into the device (Mapped): the graph then reads its inputs
+// and writes its outputs over the bus itself, and a run makes no copy.
 //
 // A Session holds one ONNX Runtime session (enable_cuda_graph); each slot
 // is one shape (batch, sequence) with its graph id. The CUDA provider keeps
@@ -90,7 +92,24 @@ type Options struct {
 	// Spin is how long the session's thread, and a run waiting on it, spin
 	// before they park (lockedthread).
 	Spin time.Duration
+	// Memory is where the inputs and outputs live during a run.
+	Memory Memory
 }
+
+// Memory is where a session's inputs and outputs live during a run. Either
+// way they are staged in pinned host memory, one block for the inputs and
+// one for the outputs.
+type Memory int
+
+const (
+	// Mapped has the graph read its inputs from and write its outputs to
+	// the host blocks, mapped into the device's address space: a run makes
+	// no copy, only the launch and the wait for it.
+	Mapped Memory = C.CG_MAPPED
+	// Device keeps them in device memory: one synchronous copy of the
+	// inputs before the run and one of the outputs after.
+	Device Memory = C.CG_DEVICE
+)
 
 // Session is one CUDA graph-enabled ONNX Runtime session.
 type Session struct {
@@ -230,7 +249,7 @@ func (s *Session) slot(batch, seq int) (*C.cg_slot, error) {
 	}
 	var sl *C.cg_slot
 	m := C.cg_slot_new(s.s, C.int(s.nextID), C.int64_t(batch), C.int64_t(seq), ins.ptr(), C.size_t(len(s.o.Inputs)),
-		outs.ptr(), &widths[0], C.size_t(len(s.o.Outputs)), &sl)
+		outs.ptr(), &widths[0], C.size_t(len(s.o.Outputs)), C.int(s.o.Memory), &sl)
 	if err := cerr(m, fmt.Sprintf("binding GPU buffers for batch %d, sequence %d", batch, seq)); err != nil {
 		return nil, err
 	}
