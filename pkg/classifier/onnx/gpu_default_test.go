@@ -174,34 +174,43 @@ type gpuVariant struct {
 	pace         pause
 }
 
-// gpuVariants are BENCH_ATTENTION's kernels × BENCH_SPIN's spins × paces.
+// gpuVariants are BENCH_ATTENTION's kernels × BENCH_SPIN's spins ×
+// BENCH_GRAPH_MEMORY's memory kinds × paces.
 func gpuVariants(paces []pause) []gpuVariant {
-	var out []gpuVariant
-	for _, kernel := range strings.Split(os.Getenv("BENCH_ATTENTION"), ",") {
-		for _, spin := range strings.Split(os.Getenv("BENCH_SPIN"), ",") {
-			for _, memory := range strings.Split(os.Getenv("BENCH_GRAPH_MEMORY"), ",") {
-				for _, pace := range paces {
-					v := gpuVariant{params: attentionParam(kernel), pace: pace}
-					if kernel != "" {
-						v.name += "/attention=" + kernel
-					}
-					if spin != "" {
-						v.name += "/spin=" + spin
-						v.params += fmt.Sprintf(`, "threadSpin": %q`, spin)
-					}
-					if memory != "" {
-						v.name += "/graphMemory=" + memory
-						v.params += graphMemoryParam(memory)
-					}
-					if pace.d > 0 {
-						v.name += "/pace=" + pace.String()
-					}
-					out = append(out, v)
+	out := []gpuVariant{{}}
+	for _, axis := range []struct {
+		env, key string
+		param    func(string) string
+	}{
+		{"BENCH_ATTENTION", "attention", attentionParam},
+		{"BENCH_SPIN", "spin", spinParam},
+		{"BENCH_GRAPH_MEMORY", "graphMemory", graphMemoryParam},
+	} {
+		var next []gpuVariant
+		for _, v := range out {
+			for _, value := range strings.Split(os.Getenv(axis.env), ",") {
+				w := v
+				if value != "" {
+					w.name += "/" + axis.key + "=" + value
+					w.params += axis.param(value)
 				}
+				next = append(next, w)
 			}
 		}
+		out = next
 	}
-	return out
+	var paced []gpuVariant
+	for _, v := range out {
+		for _, pace := range paces {
+			w := v
+			w.pace = pace
+			if pace.d > 0 {
+				w.name += "/pace=" + pace.String()
+			}
+			paced = append(paced, w)
+		}
+	}
+	return paced
 }
 
 // attentionParam is the attentionKernel parameter for kernel, as a JSON
@@ -212,6 +221,9 @@ func attentionParam(kernel string) string {
 	}
 	return fmt.Sprintf(`, "attentionKernel": %q`, kernel)
 }
+
+// spinParam is the threadSpin parameter, as a JSON member to append.
+func spinParam(spin string) string { return fmt.Sprintf(`, "threadSpin": %q`, spin) }
 
 // graphMemoryParam is the cudaGraphMemory parameter, as a JSON member to
 // append ("" for the default).

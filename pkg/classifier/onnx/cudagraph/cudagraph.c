@@ -158,7 +158,6 @@ struct cg_slot {
 	cg_session *s;
 	OrtIoBinding *binding;
 	OrtRunOptions *run;
-	int memory;
 	size_t n_in, n_out;
 	size_t in_bytes;                 // each input
 	size_t out_bytes[CG_MAX_IO];     // each output
@@ -183,7 +182,7 @@ void cg_slot_free(cg_slot *slot) {
 	free(slot);
 }
 
-// cg_align is the alignment of each tensor in a block (cudaMalloc's own).
+// CG_ALIGN is the alignment of each tensor in a block (cudaMalloc's own).
 enum { CG_ALIGN = 256 };
 
 static size_t align_up(size_t n) { return (n + CG_ALIGN - 1) / CG_ALIGN * CG_ALIGN; }
@@ -197,7 +196,6 @@ char *cg_slot_new(cg_session *s, int graph_id, int64_t batch, int64_t seq,
 	cg_slot *slot = calloc(1, sizeof *slot);
 	if (!slot) return msg("out of memory%s%s", "", "");
 	slot->s = s;
-	slot->memory = memory;
 	slot->n_in = n_inputs;
 	slot->n_out = n_outputs;
 	char *err = NULL;
@@ -216,10 +214,14 @@ char *cg_slot_new(cg_session *s, int graph_id, int64_t batch, int64_t seq,
 		slot->off[k] = slot->block[!is_in];
 		slot->block[!is_in] += align_up(bytes);
 	}
+	void *base[2]; // where the graph finds each block
 	for (int b = 0; b < 2; b++) {
 		if ((err = cuda_err(cuda.HostAlloc(&slot->host[b], slot->block[b], CUDA_HOST_ALLOC_MAPPED), "allocating pinned host memory"))) goto fail;
 		memset(slot->host[b], 0, slot->block[b]);
-		if (memory == CG_DEVICE && (err = cuda_err(cuda.Malloc(&slot->dev[b], slot->block[b]), "allocating GPU memory"))) goto fail;
+		if (memory == CG_DEVICE) {
+			if ((err = cuda_err(cuda.Malloc(&slot->dev[b], slot->block[b]), "allocating GPU memory"))) goto fail;
+			base[b] = slot->dev[b];
+		} else if ((err = cuda_err(cuda.HostGetDevicePointer(&base[b], slot->host[b], 0), "mapping pinned host memory"))) goto fail;
 	}
 	for (size_t i = 0; i < n_inputs + n_outputs; i++) {
 		int is_in = i < n_inputs;
@@ -227,9 +229,7 @@ char *cg_slot_new(cg_session *s, int graph_id, int64_t batch, int64_t seq,
 		int64_t shape[2] = {batch, is_in ? seq : widths[i - n_inputs]};
 		size_t bytes = is_in ? slot->in_bytes : slot->out_bytes[i - n_inputs];
 		const char *name = is_in ? inputs[i] : outputs[i - n_inputs];
-		void *base = slot->dev[!is_in];
-		if (!base && (err = cuda_err(cuda.HostGetDevicePointer(&base, slot->host[!is_in], 0), "mapping pinned host memory"))) goto fail;
-		void *data = (char *)base + slot->off[k];
+		void *data = (char *)base[!is_in] + slot->off[k];
 		if ((err = status(FN(CreateTensorWithDataAsOrtValue, OrtStatus *, const OrtMemoryInfo *, void *, size_t, const int64_t *, size_t, int, OrtValue **)(
 		                      s->device_mem, data, bytes, shape, 2, is_in ? TENSOR_INT64 : TENSOR_FLOAT, &slot->val[k]),
 		                  name))) goto fail;

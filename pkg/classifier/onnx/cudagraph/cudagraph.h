@@ -65,7 +65,7 @@ char *cg_session_new(const void *model, size_t model_len, int device_id, int int
                      cg_session **out);
 void cg_session_free(cg_session *s);
 
-// cg_slot_new binds device buffers of fixed shape to a new IoBinding whose runs
+// cg_slot_new binds buffers of fixed shape to a new IoBinding whose runs
 // use graph id graph_id: inputs int64 [batch, seq]; output i float32
 // [batch, widths[i]], in memory (a cg_memory).
 char *cg_slot_new(cg_session *s, int graph_id, int64_t batch, int64_t seq,
